@@ -1,0 +1,35 @@
+"""Rerun a batch's failed items: take them back through the stages they stopped in.
+
+Failed applications keep their last good state, so running the stages again picks them up;
+the ones that get through have their failure-queue items marked resolved."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from prefect import flow
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.nightly import JST
+from flows.stages import publish_summary, run_stages
+from kofu.db import unit_of_work, upgrade_schema
+from kofu.errors import UserError
+from kofu.settings import get_settings
+from models import Batch
+
+
+@flow(
+    name="rerun-failed",
+    flow_run_name="rerun {batch_id}",
+    persist_result=False,
+    task_runner=ThreadPoolTaskRunner(max_workers=4),
+)
+def rerun_failed(batch_id: str) -> dict:
+    settings = get_settings()
+    upgrade_schema(settings.db_url)
+    with unit_of_work(settings.db_url) as session:
+        if session.get(Batch, batch_id) is None:
+            raise UserError(f"no batch {batch_id!r}: see `kofu status` for the batches")
+    now = datetime.now(UTC)
+    counts = run_stages(settings, batch_id, now.astimezone(JST).date(), now)
+    return publish_summary(settings, batch_id, counts)

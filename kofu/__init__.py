@@ -1,0 +1,1 @@
+"""kofu (交付): nightly My Number Card issuance pipeline."""

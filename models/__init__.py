@@ -1,0 +1,37 @@
+"""Tables, states and allowed transitions. Imports nothing from tasks or flows."""
+
+from models.applications import Application, Batch, RejectedLine
+from models.audit import AuditEvent
+from models.base import Base
+from models.notices import Notice, PrintBatch
+from models.queues import FailureItem, ReviewItem
+from models.residents import Resident
+from models.states import (
+    ApplicationState,
+    FailureStatus,
+    IllegalTransition,
+    ResidentStatus,
+    ReviewStatus,
+    Stage,
+    check_transition,
+)
+
+__all__ = [
+    "Application",
+    "ApplicationState",
+    "AuditEvent",
+    "Base",
+    "Batch",
+    "FailureItem",
+    "FailureStatus",
+    "IllegalTransition",
+    "Notice",
+    "PrintBatch",
+    "RejectedLine",
+    "Resident",
+    "ResidentStatus",
+    "ReviewItem",
+    "ReviewStatus",
+    "Stage",
+    "check_transition",
+]

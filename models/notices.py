@@ -1,0 +1,36 @@
+"""Pickup notices (交付通知書) and the merged print batches they go out in."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+from models.types import TZDateTime
+
+
+class PrintBatch(Base):
+    __tablename__ = "print_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    pdf_path: Mapped[str] = mapped_column(Text, unique=True)
+    manifest_path: Mapped[str] = mapped_column(Text)
+    page_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class Notice(Base):
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # unique: each application gets at most one notice, ever.
+    application_pk: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    notice_number: Mapped[str] = mapped_column(String(32), unique=True)
+    pdf_path: Mapped[str] = mapped_column(Text)
+    postal_code: Mapped[str] = mapped_column(String(8), index=True)
+    pickup_deadline: Mapped[date] = mapped_column(Date)
+    print_batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batches.id"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)

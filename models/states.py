@@ -1,0 +1,75 @@
+"""Application states and the transitions allowed between them (DESIGN.md)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ApplicationState(StrEnum):
+    RECEIVED = "received"
+    PHOTO_OK = "photo_ok"
+    MATCHED = "matched"
+    NOTICE_GENERATED = "notice_generated"
+    MAILED = "mailed"
+    PICKED_UP = "picked_up"
+    RETURNED = "returned"
+    EXPIRED = "expired"
+    NEEDS_REVIEW = "needs_review"
+    # Business outcomes: final answers about the application.
+    INVALID = "invalid"
+    PHOTO_REJECTED = "photo_rejected"
+    NO_MATCH = "no_match"
+    INELIGIBLE = "ineligible"
+
+
+S = ApplicationState
+
+ALLOWED_TRANSITIONS: dict[ApplicationState, frozenset[ApplicationState]] = {
+    S.RECEIVED: frozenset({S.PHOTO_OK, S.PHOTO_REJECTED, S.NEEDS_REVIEW}),
+    S.PHOTO_OK: frozenset({S.MATCHED, S.NEEDS_REVIEW, S.NO_MATCH, S.INELIGIBLE}),
+    S.NEEDS_REVIEW: frozenset({S.MATCHED, S.NO_MATCH, S.INELIGIBLE, S.PHOTO_REJECTED}),
+    S.MATCHED: frozenset({S.NOTICE_GENERATED}),
+    S.NOTICE_GENERATED: frozenset({S.MAILED}),
+    S.MAILED: frozenset({S.PICKED_UP, S.RETURNED, S.EXPIRED}),
+}
+
+FINAL_OUTCOMES = frozenset({S.INVALID, S.PHOTO_REJECTED, S.NO_MATCH, S.INELIGIBLE})
+
+
+class IllegalTransition(Exception):
+    def __init__(self, current: ApplicationState, target: ApplicationState) -> None:
+        super().__init__(f"illegal transition {current} -> {target}")
+        self.current = current
+        self.target = target
+
+
+def check_transition(current: ApplicationState, target: ApplicationState) -> None:
+    if target not in ALLOWED_TRANSITIONS.get(current, frozenset()):
+        raise IllegalTransition(current, target)
+
+
+class ResidentStatus(StrEnum):
+    RESIDENT = "resident"
+    MOVED_OUT = "moved_out"
+    DECEASED = "deceased"
+    REMOVED = "removed"
+
+
+class FailureStatus(StrEnum):
+    PENDING = "pending"
+    RETRYING = "retrying"
+    DEAD = "dead"
+    RESOLVED = "resolved"
+
+
+class ReviewStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class Stage(StrEnum):
+    INTAKE = "intake"
+    PHOTOS = "photos"
+    MATCHING = "matching"
+    NOTICES = "notices"
+    PRINT = "print"

@@ -1,0 +1,52 @@
+"""Shared fixtures. Prefect's records go to a temporary PREFECT_HOME for the whole session,
+set here before anything imports Prefect, so the leak test can search them."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+PREFECT_HOME = Path(tempfile.mkdtemp(prefix="kofu-test-prefect-"))
+os.environ["PREFECT_HOME"] = str(PREFECT_HOME)
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ.pop("PREFECT_API_URL", None)
+for name in ("KOFU_DATABASE_URL", "KOFU_SECRET_KEY_FILE", "KOFU_CONFIG"):
+    os.environ.pop(name, None)
+
+# One font cache for the session: converting the font takes ~10 s.
+FONT_CACHE = Path(tempfile.gettempdir()) / "kofu-test-font-cache"
+
+TEST_KEY = "test-secret-key-0123456789abcdef"
+
+
+@pytest.fixture
+def kofu_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A fresh data directory and SQLite file, configured through the environment."""
+    from kofu.db import upgrade_schema
+    from kofu.settings import get_settings
+
+    data = tmp_path / "var"
+    monkeypatch.setenv("KOFU_DATA_DIR", str(data))
+    monkeypatch.setenv("KOFU_SECRET_KEY", TEST_KEY)
+    (data / "fonts").mkdir(parents=True)
+    FONT_CACHE.mkdir(exist_ok=True)
+    for cached in FONT_CACHE.iterdir():
+        (data / "fonts" / cached.name).symlink_to(cached)
+    settings = get_settings()
+    upgrade_schema(settings.db_url)
+    yield settings
+    # Keep converted fonts for the next test.
+    for made in (data / "fonts").iterdir():
+        if not made.is_symlink() and made.suffix == ".ttf":
+            target = FONT_CACHE / made.name
+            if not target.exists():
+                os.replace(made, target)
+
+
+@pytest.fixture
+def key() -> bytes:
+    return TEST_KEY.encode()
