@@ -35,7 +35,7 @@ ACTOR = os.environ.get("KOFU_ACTOR") or os.environ.get("USER") or "cli"
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"kofu: error: {message}", markup=False, highlight=False)
+    _error_line(message, code)
     raise typer.Exit(code)
 
 
@@ -110,7 +110,14 @@ def nightly(
 @app.command()
 def rerun(batch_id: Annotated[str, typer.Option(help="The batch to rerun.")]) -> None:
     """Rerun the failed items of a batch."""
-    _settings()
+    from kofu.db import unit_of_work
+    from models import Batch
+
+    settings = _settings()
+    _ready_db(settings)
+    with unit_of_work(settings.db_url) as session:
+        if session.get(Batch, batch_id) is None:
+            fail(f"no batch {batch_id!r}: see `kofu status` for the batches")
     from flows.rerun import rerun_failed
 
     _print_summary(rerun_failed(batch_id=batch_id))
@@ -244,18 +251,24 @@ def _display_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def main() -> None:
+def main() -> int:
     try:
-        app()
+        app()  # exits by itself (SystemExit) on success and on usage errors
     except UserError as exc:
-        fail(str(exc))
+        return _error_line(str(exc), 2)
     except KeyboardInterrupt:
-        fail("interrupted", 130)
+        return _error_line("interrupted", 130)
     except Exception as exc:
         if os.environ.get("KOFU_DEBUG"):
             raise
         # Exception text may quote personal data; the type and a hint are enough here.
-        fail(f"unexpected {type(exc).__name__}; run again with KOFU_DEBUG=1 for details", 1)
+        return _error_line(f"unexpected {type(exc).__name__}; run again with KOFU_DEBUG=1", 1)
+    return 0
+
+
+def _error_line(message: str, code: int) -> int:
+    err.print(f"kofu: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    return code
 
 
 if __name__ == "__main__":

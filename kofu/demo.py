@@ -43,25 +43,41 @@ def run_demo(
 
     today = datetime.now(UTC).astimezone(JST).date()
     demo_dir = settings.data_dir / "demo"
-    console.print(f"[bold]1/3[/] writing a synthetic register ({residents} residents) and "
-                  f"a delivery ({applications} applications) under {demo_dir}")
+    console.print(
+        f"[bold]1/3[/] writing a synthetic register ({residents} residents) and "
+        f"a delivery ({applications} applications) under {demo_dir}"
+    )
     register_csv, truth = write_demo_data(
-        demo_dir, seed=DEMO_SEED, residents=residents, applications=applications,
+        demo_dir,
+        seed=DEMO_SEED,
+        residents=residents,
+        applications=applications,
         submitted_on=today,
     )
     upgrade_schema(settings.db_url)
     rows = read_register(register_csv, load_secret_key(settings))
     with unit_of_work(settings.db_url, write=True) as session:
         result = upsert_residents(session, rows)
-        session.add(AuditEvent(actor="demo", action="residents-import",
-                               detail={"file": register_csv.name, "inserted": result.inserted,
-                                       "updated": result.updated}))
+        session.add(
+            AuditEvent(
+                actor="demo",
+                action="residents-import",
+                detail={
+                    "file": register_csv.name,
+                    "inserted": result.inserted,
+                    "updated": result.updated,
+                },
+            )
+        )
         session.commit()
-    console.print(f"[bold]2/3[/] register imported: {result.inserted} added, "
-                  f"{result.updated} updated")
+    console.print(
+        f"[bold]2/3[/] register imported: {result.inserted} added, {result.updated} updated"
+    )
 
-    console.print(f"[bold]3/3[/] nightly run on {truth.folder} (Prefect records in "
-                  f"{os.environ.get('PREFECT_HOME')})")
+    console.print(
+        f"[bold]3/3[/] nightly run on {truth.folder} (Prefect records in "
+        f"{os.environ.get('PREFECT_HOME')})"
+    )
     summary = nightly_flow(inbox=str(truth.folder), batch_id=None)
 
     with unit_of_work(settings.db_url) as session:
@@ -71,8 +87,10 @@ def run_demo(
         got = outcomes.get(expected.application_id)
         if expected.expected_state == "rejected-line":
             agree["as expected" if got is None else "differs"] += 1
-        elif got and got["state"] == expected.expected_state and all(
-            r in got["reasons"] for r in expected.reasons
+        elif (
+            got
+            and got["state"] == expected.expected_state
+            and all(r in got["reasons"] for r in expected.reasons)
         ):
             agree["as expected"] += 1
         else:
@@ -87,8 +105,10 @@ def run_demo(
     table.add_row("review queue (open)", str(summary["review_queue"]))
     table.add_row("failure queue (open)", str(summary["failure_queue"]))
     console.print(table)
-    console.print(f"outcomes that match the generator's expectation: "
-                  f"{agree['as expected']}/{len(truth.outcomes)}")
+    console.print(
+        f"outcomes that match the generator's expectation: "
+        f"{agree['as expected']}/{len(truth.outcomes)}"
+    )
     console.print(f"notices:      {settings.notices_dir / summary['batch_id']}/")
     printed = summary["this_run"].get("print", {}).get("pdf")
     console.print(f"print batch:  {printed or '(nothing new to print)'}")

@@ -50,3 +50,21 @@ def kofu_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture
 def key() -> bytes:
     return TEST_KEY.encode()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop Prefect's temporary server while pytest's output streams are still open
+    (its own exit hook would log to a closed stream)."""
+    import sys
+
+    if "prefect.server.api.server" in sys.modules:
+        import logging
+
+        from prefect.logging.handlers import APILogWorker
+        from prefect.server.api.server import SubprocessASGIServer, subprocess_server_logger
+
+        APILogWorker.drain_all(timeout=5)  # send queued run logs while the server listens
+        # Its "stopping" line would be sent to the very server being stopped.
+        subprocess_server_logger.setLevel(logging.WARNING)
+        for server in list(SubprocessASGIServer._instances.values()):
+            server.stop()

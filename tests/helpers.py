@@ -17,8 +17,9 @@ def valid_number(rng: random.Random) -> str:
     return body + str(check_digit(body))
 
 
-def jpeg_bytes(width: int = 600, height: int = 800, mode: str = "RGB", quality: int = 90,
-               seed: int = 1) -> bytes:
+def jpeg_bytes(
+    width: int = 600, height: int = 800, mode: str = "RGB", quality: int = 90, seed: int = 1
+) -> bytes:
     """A photo-like JPEG: noise gives it the bulk of a real picture (above 20 KB)."""
     rng = random.Random(seed)
     noise = Image.frombytes("L", (width, height), rng.randbytes(width * height))

@@ -100,9 +100,7 @@ def test_taking_in_the_same_delivery_twice_adds_nothing(kofu_env, tmp_path):
             assert (result.received, result.invalid, result.rejected_lines) == (0, 0, 0)
             assert result.already_known == 4
     with unit_of_work(kofu_env.db_url) as session:
-        states = dict(
-            session.execute(select(Application.application_id, Application.state)).all()
-        )
+        states = dict(session.execute(select(Application.application_id, Application.state)).all())
         reasons = sorted(session.scalars(select(RejectedLine.reason)))
         assert session.scalar(select(func.count()).select_from(Application)) == 2
     assert states == {"1001": ApplicationState.RECEIVED, "1002": ApplicationState.INVALID}
@@ -112,5 +110,8 @@ def test_taking_in_the_same_delivery_twice_adds_nothing(kofu_env, tmp_path):
 def test_a_folder_without_a_delivery_is_a_clear_error(kofu_env, tmp_path):
     from kofu.errors import UserError
 
-    with unit_of_work(kofu_env.db_url, write=True) as session, pytest.raises(UserError, match="no applications.jsonl"):
+    with (
+        unit_of_work(kofu_env.db_url, write=True) as session,
+        pytest.raises(UserError, match="no applications.jsonl"),
+    ):
         take_in_delivery(session, tmp_path, "x", KEY, TODAY)

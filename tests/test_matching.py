@@ -10,8 +10,13 @@ APPLICANT = Applicant(BIRTH, "佐藤太郎", "サトウタロウ", "見本市中
 
 def resident(rid=1, status=ResidentStatus.RESIDENT, **overrides) -> Candidate:
     fields = dict(
-        resident_id=rid, resident_code=f"{rid:011d}", birth_date=BIRTH, name_key="佐藤太郎",
-        kana_key="サトウタロウ", address_key="見本市中央1-2-3", status=status,
+        resident_id=rid,
+        resident_code=f"{rid:011d}",
+        birth_date=BIRTH,
+        name_key="佐藤太郎",
+        kana_key="サトウタロウ",
+        address_key="見本市中央1-2-3",
+        status=status,
     )
     fields.update(overrides)
     return Candidate(**fields)

@@ -23,7 +23,9 @@ def test_agrees_with_python_stdnum_on_random_numbers():
         assert has_valid_check_digit(wrong) == in_.is_valid(wrong) is False
 
 
-@pytest.mark.parametrize("bad", ["", "12345678901", "１２３４５６７８９０１２", "98320567321a", "9832056732140"])
+@pytest.mark.parametrize(
+    "bad", ["", "12345678901", "１２３４５６７８９０１２", "98320567321a", "9832056732140"]
+)
 def test_malformed_numbers_are_not_valid(bad):
     assert not has_valid_check_digit(bad)
 

@@ -5,8 +5,14 @@ from tasks.normalize import address_key, kana_key, name_key
 
 @pytest.mark.parametrize(
     "typed",
-    ["見本市中央1丁目2番3号", "見本市中央1-2-3", "見本市中央１－２－３", "見本市中央一丁目二番三号",
-     "見本市 中央 1丁目2-3", "見本市中央1丁目2番地3"],
+    [
+        "見本市中央1丁目2番3号",
+        "見本市中央1-2-3",
+        "見本市中央１－２－３",
+        "見本市中央一丁目二番三号",
+        "見本市 中央 1丁目2-3",
+        "見本市中央1丁目2番地3",
+    ],
 )
 def test_address_forms_share_one_key(typed):
     assert address_key(typed) == "見本市中央1-2-3"

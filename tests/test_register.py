@@ -34,8 +34,9 @@ def write_csv(path, rows):
 
 
 def test_import_upserts_and_stores_only_the_keyed_hash(kofu_env, tmp_path):
-    path = write_csv(tmp_path / "r.csv", [ROW, {**ROW, "resident_code": "12345678902",
-                                                 "individual_number": ""}])
+    path = write_csv(
+        tmp_path / "r.csv", [ROW, {**ROW, "resident_code": "12345678902", "individual_number": ""}]
+    )
     for expected in ((2, 0), (0, 2)):
         with unit_of_work(kofu_env.db_url, write=True) as session:
             result = upsert_residents(session, read_register(path, KEY))

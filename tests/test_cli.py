@@ -1,0 +1,77 @@
+"""The CLI answers bad input with one line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import TEST_KEY
+
+
+def kofu(*args: str, env: dict | None = None, tmp_path=None) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KOFU_")}
+    base["KOFU_DATA_DIR"] = str(tmp_path / "var")
+    base.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "kofu.cli", *args],
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, needle: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("kofu: error:") and needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        (["residents", "import", "nope.csv"], {"KOFU_SECRET_KEY": TEST_KEY}, "not found"),
+        (["residents", "import", "nope.csv"], {}, "no secret key"),
+        (
+            ["nightly", "--inbox", "/nonexistent"],
+            {"KOFU_SECRET_KEY": TEST_KEY},
+            "no applications.jsonl",
+        ),
+        (["queue", "list", "--kind", "bogus"], {}, "--kind"),
+        (["export", "--batch-id", "nope", "--json"], {}, "no batch"),
+        (["rerun", "--batch-id", "nope"], {}, "no batch"),
+        (["status"], {"KOFU_CONFIG": "/nonexistent.toml"}, "settings file not found"),
+        (["review", "resolve", "123"], {}, "exactly one of"),
+        (["review", "resolve", "123", "--reject", "x"], {}, "no application"),
+    ],
+)
+def test_bad_input_gets_one_line(tmp_path, args, env, needle):
+    assert_one_line_error(kofu(*args, env=env, tmp_path=tmp_path), needle)
+
+
+def test_key_file_must_be_owner_only(tmp_path):
+    key = tmp_path / "secret.key"
+    key.write_text("x" * 40)
+    key.chmod(0o644)
+    result = kofu(
+        "residents", "import", "x.csv", env={"KOFU_SECRET_KEY_FILE": str(key)}, tmp_path=tmp_path
+    )
+    assert_one_line_error(result, "chmod 600")
+
+
+def test_unknown_option_is_a_usage_error_without_traceback(tmp_path):
+    result = kofu("status", "--bogus", tmp_path=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_status_on_an_empty_database(tmp_path):
+    result = kofu("status", "--json", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    assert json.loads(result.stdout)["applications"] == 0
