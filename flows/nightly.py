@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.stages import publish_summary, run_stages
@@ -18,9 +19,20 @@ from tasks.intake import intake_task
 JST = ZoneInfo("Asia/Tokyo")
 
 
+def _today() -> date:
+    return datetime.now(UTC).astimezone(JST).date()
+
+
+def _run_name() -> str:
+    """`nightly 2026-11-26`: the batch the run works on, as staff know it."""
+    params = flow_run.parameters
+    inbox = params.get("inbox")
+    return f"nightly {params.get('batch_id') or (Path(inbox).name if inbox else _today())}"
+
+
 @flow(
     name="nightly-issuance",
-    flow_run_name="nightly {batch_id}",
+    flow_run_name=_run_name,
     persist_result=False,
     # Threads overlap file and database waits; CPU-bound scale-out comes with the benchmark issue.
     task_runner=ThreadPoolTaskRunner(max_workers=4),

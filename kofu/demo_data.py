@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import random
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -48,8 +49,11 @@ STATUS_SHARES = {"moved_out": 0.04, "deceased": 0.04, "removed": 0.02}  # the re
 NO_NUMBER_SHARE = 0.05
 
 KIND_SHARES = {
-    "good": 0.75,
+    "good": 0.73,
     "no-number-good": 0.05,
+    # Applied from an address the register no longer has (an old one, or a typing slip),
+    # without a number: the name and birth date agree, so a person must decide.
+    "needs-review": 0.02,
     "bad-photo": 0.07,
     "unknown": 0.05,
     "moved-out": 0.03,
@@ -263,6 +267,8 @@ def generate_delivery(
             _write_good_photo(rng, photo, age)
             if kind == "unknown":
                 state, reasons = "no_match", ("not-in-register",)
+            elif kind == "needs-review":
+                state, reasons = "needs_review", ("partial-match",)
             elif kind in INELIGIBLE:
                 state, reasons = "ineligible", (kind,)
         turn[kind] += 1
@@ -296,7 +302,7 @@ def _record(
     }
     # About one application in ten comes without a number: all "no-number-good" ones, and
     # half of those that fail before matching.
-    omit_number = kind == "no-number-good" or (
+    omit_number = kind in ("no-number-good", "needs-review") or (
         kind in ("bad-photo", "malformed") and rng.random() < 0.5
     )
     if row.individual_number and not omit_number:
@@ -308,6 +314,8 @@ def _record(
             family_kana, given_kana = jaconv.kata2hira(family_kana), jaconv.kata2hira(given_kana)
         if rng.random() < 0.15:
             address = address.translate(_FULL_WIDTH_DIGITS)
+    if kind == "needs-review":
+        address = _other_house_number(address)
     record.update(
         family_name=row.family_name,
         given_name=row.given_name,
@@ -320,6 +328,14 @@ def _record(
         photo=f"photos/{app_id}.jpg",
     )
     return record
+
+
+def _other_house_number(address: str) -> str:
+    """The same street with another 号 (house number): 中央1丁目2番3号 -> 中央1丁目2番4号."""
+    match = re.search(r"(\d+)号", address)
+    if match is None:
+        return address + "別棟"
+    return address[: match.start(1)] + str(int(match.group(1)) + 1) + address[match.end(1) :]
 
 
 class _Pools:
@@ -351,7 +367,7 @@ class _Pools:
     def take(self, kind: str) -> RegisterRow | None:
         if kind == "unknown":
             return self._stranger()
-        if kind == "no-number-good":
+        if kind in ("no-number-good", "needs-review"):
             pool = self.unique_residents
         else:
             pool = self.by_status[INELIGIBLE.get(kind, "resident")]

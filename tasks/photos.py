@@ -173,6 +173,8 @@ def _decode_reduced(image: Image.Image) -> Image.Image | None:
 class PhotoUnreadable(Exception):
     """The photo file could not be read (missing, permission, I/O): a technical failure."""
 
+    code = "photo-file-unreadable"
+
 
 def read_photo(folder: Path, relative: str, max_bytes: int) -> bytes:
     """Read at most one byte more than the limit: enough to tell "too large" without

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,10 +18,17 @@ from models import (
     Stage,
 )
 
+_KEBAB = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
 
 def error_code(exc: BaseException) -> str:
-    """A code for a technical error. Never the message: it may quote personal data."""
-    return getattr(exc, "code", None) or type(exc).__name__
+    """A kebab-case code for a technical error: the exception's own ``code`` when it has
+    one, else its type (OperationalError -> operational-error). Never the message: it
+    may quote personal data."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and _KEBAB.fullmatch(code) and "-" in code:
+        return code
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", type(exc).__name__).lower()
 
 
 def record_failure(

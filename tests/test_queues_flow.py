@@ -1,0 +1,174 @@
+"""Failures are queued and rerun; uncertain matches wait for a person, whose decision the
+next run carries through to a notice. Real Prefect runs on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+
+from sqlalchemy import select
+
+from kofu.db import unit_of_work
+from kofu.demo_data import RegisterRow, write_register_csv
+from models import Application, AuditEvent, FailureItem, FailureStatus, Notice
+from tasks.register import read_register, upsert_residents
+from tests.conftest import TEST_KEY
+from tests.helpers import application_line, jpeg_bytes, valid_number, write_delivery
+
+
+def person(
+    code: str, number: str | None, family: str, given: str, kana: tuple[str, str], address: str
+) -> RegisterRow:
+    return RegisterRow(
+        resident_code=code,
+        individual_number=number,
+        family_name=family,
+        given_name=given,
+        family_name_kana=kana[0],
+        given_name_kana=kana[1],
+        birth_date=date(1975, 6, 1),
+        sex="2",
+        postal_code="999-0011",
+        address=address,
+        status="resident",
+        status_date=None,
+    )
+
+
+def state_of(settings, application_id: str):
+    with unit_of_work(settings.db_url) as session:
+        return session.scalar(
+            select(Application.state).where(Application.application_id == application_id)
+        ).value
+
+
+def test_failure_rerun_and_review_decision_reach_a_notice(kofu_env, tmp_path):
+    import random
+
+    from flows.nightly import nightly
+    from flows.rerun import rerun_failed
+
+    settings = kofu_env
+    rng = random.Random(3)
+    number_a = valid_number(rng)
+    rows = [
+        person(
+            "10000000001", number_a, "山田", "花子", ("ヤマダ", "ハナコ"), "見本市中央1丁目2番3号"
+        ),
+        person(
+            "10000000002", None, "川口", "直子", ("カワグチ", "ナオコ"), "見本市中央4丁目5番6号"
+        ),
+        person(
+            "10000000003",
+            valid_number(rng),
+            "森",
+            "幸子",
+            ("モリ", "サチコ"),
+            "見本市北町1丁目1番1号",
+        ),
+    ]
+    register = tmp_path / "register.csv"
+    write_register_csv(rows, register)
+    with unit_of_work(settings.db_url, write=True) as session:
+        upsert_residents(session, read_register(register, TEST_KEY.encode()))
+        session.commit()
+
+    def line(app_id, row, **over):
+        fields = dict(
+            application_id=app_id,
+            family_name=row.family_name,
+            given_name=row.given_name,
+            family_name_kana=row.family_name_kana,
+            given_name_kana=row.given_name_kana,
+            birth_date=row.birth_date.isoformat(),
+            sex=row.sex,
+            address=row.address,
+            individual_number=row.individual_number,
+            photo=f"photos/{app_id}.jpg",
+        )
+        return application_line(**{**fields, **over})
+
+    lines = [
+        line("2001", rows[0]),  # its photo is missing at first: a technical failure
+        line("2002", rows[1], address="見本市中央4丁目5番7号"),  # old house number: review
+        line("2003", rows[2]),
+    ]
+    folder = write_delivery(
+        tmp_path / "2026-11-26",
+        lines,
+        {"photos/2002.jpg": jpeg_bytes(), "photos/2003.jpg": jpeg_bytes()},
+    )
+
+    first = nightly(inbox=str(folder))
+    assert first["failure_queue"] == 1 and first["review_queue"] == 1
+    assert state_of(settings, "2001") == "received"  # keeps its last good state
+    assert state_of(settings, "2002") == "needs_review"
+    assert state_of(settings, "2003") == "notice_generated"
+    with unit_of_work(settings.db_url) as session:
+        item = session.scalars(select(FailureItem)).one()
+    assert (item.stage, item.error_code, item.status) == (
+        "photos",
+        "photo-file-unreadable",
+        "pending",
+    )
+
+    env = {**os.environ}
+    listed = subprocess.run(
+        [sys.executable, "-m", "kofu.cli", "queue", "list", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    queue = {e["kind"]: e for e in json.loads(listed.stdout)}
+    assert queue["failure"]["application_id"] == "2001"
+    review = queue["review"]
+    assert review["application_id"] == "2002" and review["codes"] == ["partial-match"]
+    fields = review["evidence"]["candidates"][0]["fields"]
+    assert review["evidence"]["candidates"][0]["resident_code"] == "10000000002"
+    assert fields == {
+        "birth_date": "exact",
+        "name": "exact",
+        "reading": "exact",
+        "address": "different",
+    }
+    assert number_a not in listed.stdout
+
+    # A person fixes the cause (the photo arrives) and decides the review.
+    (folder / "photos" / "2001.jpg").write_bytes(jpeg_bytes(seed=9))
+    decided = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kofu.cli",
+            "review",
+            "resolve",
+            "2002",
+            "--resident",
+            "10000000002",
+        ],
+        env={**env, "KOFU_ACTOR": "clerk-7"},
+        capture_output=True,
+        text=True,
+    )
+    assert decided.returncode == 0, decided.stderr
+    assert state_of(settings, "2002") == "matched"
+
+    for _ in range(2):  # rerunning twice is harmless
+        after = rerun_failed(batch_id="2026-11-26")
+    assert after["failure_queue"] == 0 and after["review_queue"] == 0
+    assert after["states"]["notice_generated"] == 3
+    with unit_of_work(settings.db_url) as session:
+        assert session.scalars(select(FailureItem.status)).one() == FailureStatus.RESOLVED
+        assert len(session.scalars(select(Notice)).all()) == 3
+        audit = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "review-resolve")
+        ).one()
+    assert (audit.actor, audit.application_id, audit.resident_code) == (
+        "clerk-7",
+        "2002",
+        "10000000002",
+    )
