@@ -233,15 +233,9 @@ def demo(
 
 
 def _print_summary(summary: dict) -> None:
-    table = Table(title=f"batch {summary.get('batch_id') or '(all)'}")
-    table.add_column("state")
-    table.add_column("applications", justify="right")
-    for state, n in summary["states"].items():
-        table.add_row(state, str(n))
-    table.add_row("rejected lines", str(summary["rejected_lines"]))
-    table.add_row("failure queue (open)", str(summary["failure_queue"]))
-    table.add_row("review queue (open)", str(summary["review_queue"]))
-    out.print(table)
+    from kofu.console import summary_table
+
+    out.print(summary_table(summary))
 
 
 def _display_url(url: str) -> str:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
+from kofu.console import summary_table
 from kofu.settings import Settings
 
 DEMO_SEED = 20261126
@@ -96,15 +96,7 @@ def run_demo(
         else:
             agree["differs"] += 1
 
-    table = Table(title=f"batch {summary['batch_id']}")
-    table.add_column("state")
-    table.add_column("applications", justify="right")
-    for state, n in summary["states"].items():
-        table.add_row(state, str(n))
-    table.add_row("rejected lines", str(summary["rejected_lines"]))
-    table.add_row("review queue (open)", str(summary["review_queue"]))
-    table.add_row("failure queue (open)", str(summary["failure_queue"]))
-    console.print(table)
+    console.print(summary_table(summary))
     console.print(
         f"outcomes that match the generator's expectation: "
         f"{agree['as expected']}/{len(truth.outcomes)}"

@@ -28,22 +28,8 @@ from PIL import Image
 
 from kofu import demo_names as names
 from kofu.mynumber import check_digit
+from tasks.register import REGISTER_COLUMNS
 
-# DESIGN.md, "Input: the resident register".
-REGISTER_COLUMNS = [
-    "resident_code",
-    "individual_number",
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "birth_date",
-    "sex",
-    "postal_code",
-    "address",
-    "status",
-    "status_date",
-]
 STATUSES = ("resident", "moved_out", "deceased", "removed")
 STATUS_SHARES = {"moved_out": 0.04, "deceased": 0.04, "removed": 0.02}  # the rest: resident
 NO_NUMBER_SHARE = 0.05

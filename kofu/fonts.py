@@ -8,14 +8,14 @@ a fresh conversion. One file, not file + sidecar: a single os.replace keeps them
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from pathlib import Path
 
 import pylopdf_fonts_jp
 import reportlab.pdfbase.ttfonts as rl_ttfonts
 from reportlab.pdfbase import pdfmetrics
+
+from kofu.atomic import write_atomic
 
 NOTICE_FONT_NAME = "NotoSansJP"
 FONT_FILE_NAME = "NotoSansJP-Regular.ttf"
@@ -46,23 +46,6 @@ def _cached_stamp(font_path: Path) -> bytes | None:
             return font[STAMP_TAG].data if STAMP_TAG in font else None
     except (OSError, TTLibError):
         return None
-
-
-def _write_atomic(path: Path, write) -> None:
-    # Temp file in the same directory, then os.replace: a reader sees the old file or the
-    # whole new one, never half of it, even when two processes convert at the same time.
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes 0600; the cache holds no personal data and may be shared by users.
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def _convert_cff_to_ttf(source: Path, stamp: bytes, out) -> None:
@@ -119,7 +102,7 @@ def notice_font_path(cache_dir: Path) -> Path:
     if _cached_stamp(font_path) == stamp:
         return font_path
     # About 12 s. Two processes may both convert; each replaces atomically with equal bytes.
-    _write_atomic(font_path, lambda fh: _convert_cff_to_ttf(source, stamp, fh))
+    write_atomic(font_path, mode=0o644, write=lambda fh: _convert_cff_to_ttf(source, stamp, fh))
     return font_path
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -98,3 +99,15 @@ def retry_transient_only(task, task_run, state) -> bool:  # type: ignore[no-unty
     except Exception as exc:
         return is_transient(exc)
     return False
+
+
+# Options shared by every chunk task: results are not persisted (they are counts, but the
+# stage code touches personal data and Prefect need not keep anything of it), nothing is
+# cached, and a chunk is retried only for a transient error.
+CHUNK_TASK_OPTIONS: dict = dict(
+    persist_result=False,
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=retry_transient_only,
+)

@@ -17,7 +17,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,7 +26,7 @@ from kofu.mynumber import has_valid_check_digit, is_well_formed, keyed_hash
 from kofu.secret import load_secret_key
 from kofu.settings import Settings
 from models import Application, ApplicationState, AuditEvent, Batch, RejectedLine
-from tasks.chunks import retry_transient_only, with_db_retry
+from tasks.chunks import CHUNK_TASK_OPTIONS, with_db_retry
 
 DELIVERY_FILE = "applications.jsonl"
 # A real line is well under 2 KB; anything far beyond is not an application.
@@ -297,11 +296,7 @@ def take_in(settings: Settings, folder: Path, batch_id: str, today: date) -> Int
 @task(
     name="intake",
     task_run_name="{batch_id} intake",
-    persist_result=False,
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=5,
-    retry_condition_fn=retry_transient_only,
+    **CHUNK_TASK_OPTIONS,
 )
 def intake_task(settings: Settings, folder: Path, batch_id: str, today: date) -> dict:
     return asdict(take_in(settings, folder, batch_id, today))

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kofu.db import unit_of_work
 from models import Application, ApplicationState, Resident, ResidentStatus, Stage, check_transition
-from tasks.chunks import Chunk, chunk_applications, retry_transient_only, with_db_retry
+from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, chunk_applications, with_db_retry
 from tasks.normalize import address_key, kana_key, name_key
 from tasks.queues import open_review, record_failure, resolve_failures
 
@@ -219,11 +218,7 @@ def _record_decisions(
 @task(
     name="matching",
     task_run_name="{chunk.batch_id} matching {chunk.label}",
-    persist_result=False,
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=5,
-    retry_condition_fn=retry_transient_only,
+    **CHUNK_TASK_OPTIONS,
 )
 def match_task(db_url: str, chunk: Chunk, now: datetime) -> dict:
     return dict(match_chunk(db_url, chunk, now))

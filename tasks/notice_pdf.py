@@ -8,9 +8,7 @@ individual number (個人番号): there is no field for it.
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -20,6 +18,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
+
+from kofu.atomic import write_bytes_atomic
 
 TITLE = "個人番号カード交付・電子証明書発行通知書 兼 照会書"
 
@@ -389,16 +389,5 @@ def render_notice(content: NoticeContent, font_name: str) -> bytes:
 
 
 def write_notice_pdf(content: NoticeContent, font_name: str, path: Path) -> None:
-    data = render_notice(content, font_name)
-    # Same-directory temp file + fsync + os.replace: a crash leaves the old file or the new
-    # one, never a truncated PDF that would be merged into a print batch.
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    # Atomic: a crash never leaves a truncated PDF for the print batch to pick up.
+    write_bytes_atomic(path, render_notice(content, font_name))

@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import func, select
 
 from kofu.db import unit_of_work
@@ -27,7 +26,7 @@ from models import (
     Stage,
     check_transition,
 )
-from tasks.chunks import Chunk, chunk_applications, retry_transient_only, with_db_retry
+from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, chunk_applications, with_db_retry
 from tasks.notice_pdf import CounterInfo, NoticeContent, write_notice_pdf
 from tasks.print_batch import PrintItem, merge_print_batch
 from tasks.queues import record_failure, resolve_failures
@@ -162,21 +161,12 @@ def assemble_print_batch(settings: Settings, batch_id: str) -> PrintBatch | None
     return with_db_retry(record)
 
 
-_TASK_OPTIONS = dict(
-    persist_result=False,
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=5,
-    retry_condition_fn=retry_transient_only,
-)
-
-
-@task(name="notices", task_run_name="{chunk.batch_id} notices {chunk.label}", **_TASK_OPTIONS)
+@task(name="notices", task_run_name="{chunk.batch_id} notices {chunk.label}", **CHUNK_TASK_OPTIONS)
 def generate_notices_task(settings: Settings, chunk: Chunk, issued_on: date, now: datetime) -> dict:
     return dict(generate_notice_chunk(settings, chunk, issued_on, now))
 
 
-@task(name="print-batch", task_run_name="{batch_id} print batch", **_TASK_OPTIONS)
+@task(name="print-batch", task_run_name="{batch_id} print batch", **CHUNK_TASK_OPTIONS)
 def print_batch_task(settings: Settings, batch_id: str) -> dict:
     batch = assemble_print_batch(settings, batch_id)
     if batch is None:

@@ -17,12 +17,11 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from kofu.db import unit_of_work
 from kofu.settings import PhotoRules
 from models import Application, ApplicationState, Batch, Stage, check_transition
-from tasks.chunks import Chunk, chunk_applications, retry_transient_only, with_db_retry
+from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, chunk_applications, with_db_retry
 from tasks.queues import record_failure, resolve_failures
 
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -244,11 +243,7 @@ def _record_photo_results(
 @task(
     name="photos",
     task_run_name="{chunk.batch_id} photos {chunk.label}",
-    persist_result=False,
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=5,
-    retry_condition_fn=retry_transient_only,
+    **CHUNK_TASK_OPTIONS,
 )
 def check_photos_task(db_url: str, rules: PhotoRules, chunk: Chunk, now: datetime) -> dict:
     return dict(check_photo_chunk(db_url, rules, chunk, now))

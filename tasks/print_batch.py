@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from pypdf import PdfReader, PdfWriter
+
+from kofu.atomic import write_atomic
 
 MANIFEST_COLUMNS = ("notice_number", "batch_file", "page", "postal_code")
 
@@ -39,21 +39,6 @@ class PrintBatchResult:
 def postal_sort_key(item: PrintItem) -> tuple[str, str]:
     # Digits only, so "100-0001", "1000001" and "〒100-0001" sort together.
     return re.sub(r"\D", "", item.postal_code), item.notice_number
-
-
-def _write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    # Same-directory temp file + fsync + os.replace: the printer or a re-run never sees a
-    # half-written batch, and a failed run leaves the previous batch as it was.
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def merge_print_batch(
@@ -86,9 +71,9 @@ def merge_print_batch(
         out.writerow(MANIFEST_COLUMNS)
         out.writerows(rows)
         text.flush()
-        text.detach()  # leave fh open for the fsync in _write_atomic
+        text.detach()  # leave fh open for the fsync in write_atomic
 
     # PDF first, manifest second: a manifest never names a batch file that is not on disk.
-    _write_atomic(out_pdf, writer.write)
-    _write_atomic(manifest_csv, write_manifest)
+    write_atomic(out_pdf, writer.write)
+    write_atomic(manifest_csv, write_manifest)
     return PrintBatchResult(pdf_path=out_pdf, manifest_path=manifest_csv, page_count=page_count)

@@ -47,9 +47,17 @@ def kofu_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
                 os.replace(made, target)
 
 
-@pytest.fixture
-def key() -> bytes:
-    return TEST_KEY.encode()
+@pytest.fixture(scope="session")
+def font_cache() -> Path:
+    FONT_CACHE.mkdir(exist_ok=True)
+    return FONT_CACHE
+
+
+@pytest.fixture(scope="session")
+def font_name(font_cache: Path) -> str:
+    from kofu.fonts import register_notice_font
+
+    return register_notice_font(font_cache)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -1,7 +1,5 @@
 import io
-import os
 import re
-import tempfile
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -26,19 +24,6 @@ from tasks.notice_pdf import (
 
 PT_PER_MM = 72 / 25.4
 RENDER_SCALE = 2  # pixels per point
-
-
-@pytest.fixture(scope="session")
-def font_cache() -> Path:
-    # Converting the font takes ~10 s: use the cache conftest.FONT_CACHE keeps across tests
-    # and sessions, unless KOFU_FONT_CACHE points elsewhere.
-    env = os.environ.get("KOFU_FONT_CACHE")
-    return Path(env) if env else Path(tempfile.gettempdir()) / "kofu-test-font-cache"
-
-
-@pytest.fixture(scope="session")
-def font_name(font_cache: Path) -> str:
-    return register_notice_font(font_cache)
 
 
 def make_content(**overrides) -> NoticeContent:

@@ -1,24 +1,13 @@
 import csv
-import os
 import re
-import tempfile
 from datetime import date
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from kofu.fonts import register_notice_font
 from tasks.notice_pdf import CounterInfo, NoticeContent, write_notice_pdf
 from tasks.print_batch import PrintItem, merge_print_batch
-
-
-@pytest.fixture(scope="session")
-def font_name() -> str:
-    # Same cache as tests/test_notice_pdf.py and conftest.FONT_CACHE: one ~10 s conversion.
-    env = os.environ.get("KOFU_FONT_CACHE")
-    cache = Path(env) if env else Path(tempfile.gettempdir()) / "kofu-test-font-cache"
-    return register_notice_font(cache)
 
 
 def write_notice(directory: Path, font_name: str, notice_number: str, postal_code: str) -> Path:
