@@ -125,7 +125,7 @@ def test_another_seed_gives_other_data(tmp_path):
 
 def test_register_header_is_the_designed_one(demo):
     register_csv, _, _, _ = demo
-    assert REGISTER_COLUMNS == DESIGN_COLUMNS
+    assert list(REGISTER_COLUMNS) == DESIGN_COLUMNS
     header = register_csv.read_text(encoding="utf-8").splitlines()[0]
     assert header.split(",") == DESIGN_COLUMNS
 
