@@ -76,3 +76,6 @@ def pytest_sessionfinish(session, exitstatus):
         subprocess_server_logger.setLevel(logging.WARNING)
         for server in list(SubprocessASGIServer._instances.values()):
             server.stop()
+    import shutil
+
+    shutil.rmtree(PREFECT_HOME, ignore_errors=True)
