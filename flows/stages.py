@@ -14,6 +14,7 @@ from kofu.db import unit_of_work
 from kofu.settings import Settings
 from models import ApplicationState, Stage
 from tasks.chunks import Chunk, chunk_applications, plan_chunks, with_db_retry
+from tasks.letters import write_letters_task
 from tasks.matching import match_task
 from tasks.notices import generate_notices_task, print_batch_task
 from tasks.photos import check_photos_task
@@ -24,7 +25,7 @@ S = ApplicationState
 
 
 def run_stages(settings: Settings, batch_id: str, issued_on: date, now: datetime) -> dict:
-    """photos -> matching -> notices -> print batch, each stage in chunks of applications."""
+    """photos -> letters -> matching -> notices -> print batch, each in chunks of applications."""
     size = settings.municipality.chunk_size
     stages: list[tuple[Stage, ApplicationState, Callable[[Chunk], PrefectFuture]]] = [
         (
@@ -33,6 +34,12 @@ def run_stages(settings: Settings, batch_id: str, issued_on: date, now: datetime
             lambda c: check_photos_task.submit(
                 settings.db_url, settings.municipality.photo, c, now
             ),
+        ),
+        # Refused photos get their letter (再申請のお願い); the stage moves no application.
+        (
+            Stage.LETTERS,
+            S.PHOTO_REJECTED,
+            lambda c: write_letters_task.submit(settings, c, issued_on, now),
         ),
         (Stage.MATCHING, S.PHOTO_OK, lambda c: match_task.submit(settings.db_url, c, now)),
         (

@@ -198,14 +198,19 @@ def queue_list(
 def review_resolve(
     application_id: Annotated[str, typer.Argument(help="The application to decide.")],
     resident: Annotated[str | None, typer.Option(help="Resident code it belongs to.")] = None,
-    reject: Annotated[str | None, typer.Option(help="Reason code for no match.")] = None,
+    reject: Annotated[
+        str | None, typer.Option(help="Reason code: no match, or why the photo is refused.")
+    ] = None,
+    accept: Annotated[
+        bool, typer.Option("--accept", help="A photo review: the photo is fine.")
+    ] = False,
 ) -> None:
     """Record a person's decision on an application in needs_review."""
     from kofu.db import unit_of_work
     from tasks.review import resolve_review
 
-    if (resident is None) == (reject is None):
-        fail("give exactly one of --resident RESIDENT_CODE or --reject REASON")
+    if sum((resident is not None, reject is not None, accept)) != 1:
+        fail("give exactly one of --resident RESIDENT_CODE, --accept or --reject REASON")
     settings = _settings()
     _ready_db(settings)
     with unit_of_work(settings.db_url, write=True) as session:
@@ -214,6 +219,7 @@ def review_resolve(
             application_id,
             resident_code=resident,
             reject_reason=reject,
+            accept=accept,
             actor=ACTOR,
             now=datetime.now(UTC),
         )

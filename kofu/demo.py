@@ -102,6 +102,7 @@ def run_demo(
         f"{agree['as expected']}/{len(truth.outcomes)}"
     )
     console.print(f"notices:      {settings.notices_dir / summary['batch_id']}/")
+    console.print(f"letters:      {settings.letters_dir / summary['batch_id']}/  (refused photos)")
     printed = summary["this_run"].get("print", {}).get("pdf")
     console.print(f"print batch:  {printed or '(nothing new to print)'}")
     console.print("same counts:  kofu status --json --batch-id " + summary["batch_id"])

@@ -6,8 +6,8 @@ reason codes the pipeline is expected to reach, so a test can compare a run's ex
 
 The people are made up (``kofu.demo_names``): common Japanese names, households at addresses
 in the fictional 見本市, and random individual numbers with a valid check digit. Photos are
-drawn with Pillow (``demo_names.portrait``): a plain light background, a face-like figure and
-fine grain, so that a good one is a 600 x 800 RGB JPEG well inside the upload rules.
+of a real face (``demo_names.portrait``: scikit-image's astronaut on a plain backdrop), so
+that a good one is a 600 x 800 RGB JPEG that passes every photo check, face included.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import jaconv
-from PIL import Image
+from PIL import Image, ImageEnhance
 
 from kofu import demo_names as names
 from kofu.mynumber import check_digit
@@ -49,7 +49,15 @@ KIND_SHARES = {
 }
 INELIGIBLE = {"moved-out": "moved_out", "deceased": "deceased", "removed": "removed"}
 # Bad photos and malformed lines take these problems in turn.
-BAD_PHOTOS = ("photo-not-jpeg", "photo-too-small-pixels", "photo-file-too-small", "photo-cmyk")
+BAD_PHOTOS = (
+    "photo-not-jpeg",
+    "photo-too-small-pixels",
+    "photo-file-too-small",
+    "photo-cmyk",
+    # The two commonest reasons a real upload is sent back (DOMAIN.md).
+    "head-cut-off",
+    "background-not-plain",
+)
 MALFORMED = (
     "malformed-json",
     "missing-field",
@@ -209,6 +217,7 @@ def generate_delivery(
     photos = folder / "photos"
     photos.mkdir(parents=True, exist_ok=True)
     pools = _Pools(rng, register)
+    photo_maker = _Photos(rng)
     kinds = [kind for kind, count in kind_counts(n).items() for _ in range(count)]
     rng.shuffle(kinds)
     evening = datetime.combine(submitted_on - timedelta(days=1), datetime.min.time(), JST)
@@ -227,11 +236,10 @@ def generate_delivery(
         app_id = _application_id(rng, ids)
         record = _record(rng, app_id, evening + timedelta(seconds=second), row, kind)
         photo = photos / f"{app_id}.jpg"
-        age = submitted_on.year - row.birth_date.year
         state, reasons, line = "notice_generated", (), None
         if kind == "bad-photo":
             problem = BAD_PHOTOS[turn[kind] % len(BAD_PHOTOS)]
-            state, reasons = "photo_rejected", _write_bad_photo(rng, photo, problem, age)
+            state, reasons = "photo_rejected", _write_bad_photo(photo_maker, photo, problem)
         elif kind == "malformed":
             problem = MALFORMED[turn[kind] % len(MALFORMED)]
             state, reasons = "invalid", (problem,)
@@ -248,9 +256,9 @@ def generate_delivery(
             else:
                 record["photo"] = "../../etc/passwd"
             if problem not in ("malformed-json", "photo-path-outside-delivery"):
-                _write_good_photo(rng, photo, age)
+                _write_good_photo(photo_maker, photo)
         else:
-            _write_good_photo(rng, photo, age)
+            _write_good_photo(photo_maker, photo)
             if kind == "unknown":
                 state, reasons = "no_match", ("not-in-register",)
             elif kind == "needs-review":
@@ -401,31 +409,79 @@ def _encode(img: Image.Image, fmt: str, **params) -> bytes:
     return buf.getvalue()
 
 
-def _write_good_photo(rng: random.Random, path: Path, age: int) -> None:
-    data = _encode(names.portrait(rng, PHOTO_SIZE, age), "JPEG", quality=JPEG_QUALITY)
+class _Photos:
+    """Photos of the astronaut (``demo_names.portrait``). A few studio portraits are made
+    once per delivery; each applicant's photo is a slightly different crop, exposure and
+    grain of one of them, so that no two files are alike and each takes milliseconds."""
+
+    BASES = 8
+    SLACK = (24, 32)  # the base is this much larger than a photo: room for the crop to move
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.bases: list[Image.Image] = []
+
+    def good(self, grain: float = 2.5) -> Image.Image:
+        rng = self.rng
+        if len(self.bases) < self.BASES:
+            size = (PHOTO_SIZE[0] + self.SLACK[0], PHOTO_SIZE[1] + self.SLACK[1])
+            # Well inside every framing rule: a person checking these would pass them all.
+            framing = names.Framing(
+                face_width=rng.uniform(0.3, 0.37),
+                centre_x=rng.uniform(0.48, 0.52),
+                centre_y=rng.uniform(0.41, 0.45),
+            )
+            self.bases.append(names.portrait(rng, size, framing, grain=0))
+            base = self.bases[-1]
+        else:
+            base = rng.choice(self.bases)
+        dx, dy = rng.randrange(self.SLACK[0] + 1), rng.randrange(self.SLACK[1] + 1)
+        photo = base.crop((dx, dy, dx + PHOTO_SIZE[0], dy + PHOTO_SIZE[1]))
+        photo = ImageEnhance.Brightness(photo).enhance(rng.uniform(0.92, 1.08))
+        return names.add_grain(rng, photo, grain)
+
+    def head_cut_off(self) -> Image.Image:
+        """A selfie taken too close: the crown 0.4 face widths above the top edge."""
+        fw = 0.5
+        cy = (names.CROWN_ABOVE_FACE - 0.4) * fw * PHOTO_SIZE[0] / PHOTO_SIZE[1]
+        return names.portrait(self.rng, PHOTO_SIZE, names.Framing(fw, 0.5, cy))
+
+    def cluttered(self) -> Image.Image:
+        """Furniture behind the head: a busy room instead of a plain wall."""
+        room = names.cluttered_backdrop(self.rng, PHOTO_SIZE)
+        return names.portrait(self.rng, PHOTO_SIZE, names.Framing(0.34, 0.5, 0.43), room)
+
+
+def _write_good_photo(photos: _Photos, path: Path) -> None:
+    data = _encode(photos.good(), "JPEG", quality=JPEG_QUALITY)
     if not 2 * MIN_PHOTO_BYTES <= len(data) <= MAX_PHOTO_BYTES:
         raise RuntimeError(f"demo photo of {len(data)} bytes is not safely within the rules")
     path.write_bytes(data)
 
 
-def _write_bad_photo(rng: random.Random, path: Path, problem: str, age: int) -> tuple[str, ...]:
+def _write_bad_photo(photos: _Photos, path: Path, problem: str) -> tuple[str, ...]:
     """Write a photo that breaks the rule ``problem``; return the reason codes it earns."""
     if problem == "photo-not-jpeg":
-        data = _encode(names.portrait(rng, PHOTO_SIZE, age), "PNG", compress_level=1)
+        data = _encode(photos.good(), "PNG", compress_level=1)
     elif problem == "photo-too-small-pixels":
-        data = _encode(names.portrait(rng, (320, 400), age), "JPEG", quality=JPEG_QUALITY)
+        data = _encode(photos.good().resize((360, 480)), "JPEG", quality=JPEG_QUALITY)
     elif problem == "photo-file-too-small":
-        data = _encode(names.portrait(rng, (500, 600), age, grain=False), "JPEG", quality=30)
+        data = _encode(photos.good(grain=0).resize((500, 666)), "JPEG", quality=25)
     elif problem == "photo-cmyk":
-        cmyk = names.portrait(rng, PHOTO_SIZE, age).convert("CMYK")
-        data = _encode(cmyk, "JPEG", quality=JPEG_QUALITY)
+        data = _encode(photos.good().convert("CMYK"), "JPEG", quality=JPEG_QUALITY)
+    elif problem == "head-cut-off":
+        data = _encode(photos.head_cut_off(), "JPEG", quality=JPEG_QUALITY)
+    elif problem == "background-not-plain":
+        data = _encode(photos.cluttered(), "JPEG", quality=JPEG_QUALITY)
     else:
         raise ValueError(problem)
     too_small = len(data) < MIN_PHOTO_BYTES
     if problem == "photo-file-too-small" and not too_small:
         raise RuntimeError(f"'too small' demo photo has {len(data)} bytes")
-    if problem == "photo-cmyk" and (too_small or len(data) > MAX_PHOTO_BYTES):
-        raise RuntimeError(f"CMYK demo photo of {len(data)} bytes breaks a size rule too")
+    if problem not in ("photo-file-too-small", "photo-too-small-pixels") and (
+        too_small or len(data) > MAX_PHOTO_BYTES
+    ):
+        raise RuntimeError(f"{problem} demo photo of {len(data)} bytes breaks a size rule too")
     path.write_bytes(data)
     if problem == "photo-too-small-pixels" and too_small:
         # The checker reports the byte size first.

@@ -3,7 +3,7 @@
 from models.applications import Application, Batch, RejectedLine
 from models.audit import AuditEvent
 from models.base import Base
-from models.notices import Notice, PrintBatch
+from models.notices import Notice, PrintBatch, RefusalLetter
 from models.queues import FailureItem, ReviewItem
 from models.residents import Resident
 from models.states import (
@@ -27,6 +27,7 @@ __all__ = [
     "IllegalTransition",
     "Notice",
     "PrintBatch",
+    "RefusalLetter",
     "RejectedLine",
     "Resident",
     "ResidentStatus",

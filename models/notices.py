@@ -34,3 +34,18 @@ class Notice(Base):
     pickup_deadline: Mapped[date] = mapped_column(Date)
     print_batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batches.id"))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class RefusalLetter(Base):
+    """再申請のお願い: the letter telling a resident why the photo was refused."""
+
+    __tablename__ = "refusal_letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # unique: one letter per refused application, whatever reruns happen.
+    application_pk: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    letter_number: Mapped[str] = mapped_column(String(32), unique=True)
+    pdf_path: Mapped[str] = mapped_column(Text)
+    postal_code: Mapped[str] = mapped_column(String(8), index=True)
+    print_batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batches.id"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)

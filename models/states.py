@@ -27,7 +27,9 @@ S = ApplicationState
 ALLOWED_TRANSITIONS: dict[ApplicationState, frozenset[ApplicationState]] = {
     S.RECEIVED: frozenset({S.PHOTO_OK, S.PHOTO_REJECTED, S.NEEDS_REVIEW}),
     S.PHOTO_OK: frozenset({S.MATCHED, S.NEEDS_REVIEW, S.NO_MATCH, S.INELIGIBLE}),
-    S.NEEDS_REVIEW: frozenset({S.MATCHED, S.NO_MATCH, S.INELIGIBLE, S.PHOTO_REJECTED}),
+    # A person decides: a photo review ends in photo_ok or photo_rejected, a matching
+    # review in matched, no_match or ineligible.
+    S.NEEDS_REVIEW: frozenset({S.PHOTO_OK, S.PHOTO_REJECTED, S.MATCHED, S.NO_MATCH, S.INELIGIBLE}),
     S.MATCHED: frozenset({S.NOTICE_GENERATED}),
     S.NOTICE_GENERATED: frozenset({S.MAILED}),
     S.MAILED: frozenset({S.PICKED_UP, S.RETURNED, S.EXPIRED}),
@@ -72,4 +74,5 @@ class Stage(StrEnum):
     PHOTOS = "photos"
     MATCHING = "matching"
     NOTICES = "notices"
+    LETTERS = "letters"
     PRINT = "print"

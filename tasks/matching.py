@@ -1,10 +1,11 @@
 """Matching stage: find the applicant in the resident register, and decide eligibility.
 
-Only two kinds of evidence decide alone:
+Three tiers, each deciding alone only when a person would not hesitate:
 1. the individual number (check digit verified at intake) plus the birth date;
-2. the exact normalised name, birth date and address.
-Anything else that looks like the person goes to a person (``needs_review``). The register
-status then decides eligibility: moved out, deceased or removed -> ``ineligible``.
+2. the exact normalised name, birth date and street address;
+3. a score over the candidates from the blocking keys (tasks/scoring.py): a clear winner above
+   the match threshold is a match, an uncertain one goes to a person, the rest is no match.
+The register status then decides eligibility: moved out, deceased or removed -> ``ineligible``.
 """
 
 from __future__ import annotations
@@ -20,8 +21,15 @@ from sqlalchemy.orm import Session
 from kofu.db import unit_of_work
 from models import Application, ApplicationState, Resident, ResidentStatus, Stage, check_transition
 from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, chunk_applications, with_db_retry
-from tasks.normalize import address_key, kana_key, name_key
+from tasks.normalize import (
+    address_key,
+    kana_key,
+    kana_key_exact,
+    name_key,
+    name_key_exact,
+)
 from tasks.queues import open_review, record_failure, resolve_failures
+from tasks.scoring import PersonKeys, ScoringRules, Verdict, rank, verdict
 
 S = ApplicationState
 STATUS_REASONS = {
@@ -29,26 +37,57 @@ STATUS_REASONS = {
     ResidentStatus.DECEASED: "deceased",
     ResidentStatus.REMOVED: "removed",
 }
+# Blocking: at most this many candidates are scored for one applicant. A birth date shared by
+# more people than this in one register is far beyond any municipality (1M residents give ~40).
+MAX_CANDIDATES = 500
+
+
+def person_keys(
+    family: str,
+    given: str,
+    family_kana: str,
+    given_kana: str,
+    birth_date: date,
+    sex: str | None,
+    postal_code: str | None,
+    address: str,
+) -> PersonKeys:
+    return PersonKeys(
+        family_exact=name_key_exact(family, ""),
+        family=name_key(family, ""),
+        given_exact=name_key_exact("", given),
+        given=name_key("", given),
+        family_reading_exact=kana_key_exact(family_kana, ""),
+        family_reading=kana_key(family_kana, ""),
+        given_reading_exact=kana_key_exact("", given_kana),
+        given_reading=kana_key("", given_kana),
+        birth_date=birth_date,
+        sex=sex,
+        postal_code=postal_code,
+        street=address_key(address),
+    )
 
 
 @dataclass(frozen=True)
 class Applicant:
-    birth_date: date
-    name_key: str
-    kana_key: str
-    address_key: str
+    keys: PersonKeys
     number_hmac: str | None
+
+    @property
+    def name_key(self) -> str:
+        return self.keys.family + self.keys.given
+
+    @property
+    def kana_key(self) -> str:
+        return self.keys.family_reading + self.keys.given_reading
 
 
 @dataclass(frozen=True)
 class Candidate:
     resident_id: int
     resident_code: str
-    birth_date: date
-    name_key: str
-    kana_key: str
-    address_key: str
     status: ResidentStatus
+    keys: PersonKeys
 
 
 @dataclass(frozen=True)
@@ -57,77 +96,91 @@ class MatchDecision:
     reasons: tuple[str, ...] = ()
     resident_id: int | None = None
     method: str | None = None
+    score: float | None = None
     evidence: dict = field(default_factory=dict)
 
 
-def compare_fields(applicant: Applicant, candidate: Candidate) -> dict[str, str]:
-    return {
-        "birth_date": _agree(applicant.birth_date == candidate.birth_date),
-        "name": _agree(applicant.name_key == candidate.name_key),
-        "reading": _agree(applicant.kana_key == candidate.kana_key),
-        "address": _agree(applicant.address_key == candidate.address_key),
-    }
-
-
-def _agree(equal: bool) -> str:
-    return "exact" if equal else "different"
-
-
 def decide_match(
-    applicant: Applicant, by_number: list[Candidate], by_birth_and_name: list[Candidate]
+    applicant: Applicant,
+    by_number: list[Candidate],
+    candidates: list[Candidate],
+    rules: ScoringRules,
 ) -> MatchDecision:
-    """Decide from the candidates found by number and by birth date + name or reading."""
+    """Decide from the candidates found by number and by the blocking keys."""
     if len(by_number) == 1:
         resident = by_number[0]
-        fields = compare_fields(applicant, resident)
-        evidence = _evidence("individual-number", [resident], applicant)
-        if fields["birth_date"] != "exact":
+        ranked = rank(applicant.keys, [resident.keys], rules)
+        levels = ranked[0].explain()
+        evidence = _evidence("individual-number", [resident], ranked)
+        if levels["birth_date"] != "exact":
             return MatchDecision(S.NEEDS_REVIEW, ("birth-date-differs",), evidence=evidence)
-        if fields["name"] != "exact" and fields["reading"] != "exact":
-            # Same number and birth date but another name: a marriage or a typing error.
+        names = ("family", "given", "family_reading", "given_reading")
+        if any(levels[n] in ("different", "similar") for n in names[:2]) and any(
+            levels[n] in ("different", "similar") for n in names[2:]
+        ):
+            # Same number and birth date but another name: a marriage, or a typing error.
             return MatchDecision(S.NEEDS_REVIEW, ("name-differs-from-register",), evidence=evidence)
-        return _eligible(resident, "individual-number", evidence)
+        # A different street is a move inside the municipality: the notice goes to the
+        # register's current address.
+        return _eligible(resident, "individual-number", ranked[0].score, evidence)
     if len(by_number) > 1:
-        evidence = _evidence("individual-number", by_number, applicant)
+        evidence = _evidence(
+            "individual-number", by_number, rank(applicant.keys, [c.keys for c in by_number], rules)
+        )
         return MatchDecision(S.NEEDS_REVIEW, ("several-candidates",), evidence=evidence)
 
     exact = [
         c
-        for c in by_birth_and_name
-        if c.name_key == applicant.name_key and c.address_key == applicant.address_key
+        for c in candidates
+        if c.keys.birth_date == applicant.keys.birth_date
+        and c.keys.family + c.keys.given == applicant.name_key
+        and c.keys.street == applicant.keys.street
     ]
     if len(exact) == 1:
-        return _eligible(exact[0], "exact", _evidence("exact", exact, applicant))
+        ranked = rank(applicant.keys, [exact[0].keys], rules)
+        return _eligible(exact[0], "exact", ranked[0].score, _evidence("exact", exact, ranked))
     if len(exact) > 1:
-        evidence = _evidence("exact", exact, applicant)
+        ranked = rank(applicant.keys, [c.keys for c in exact], rules)
+        evidence = _evidence("exact", exact, ranked)
         return MatchDecision(S.NEEDS_REVIEW, ("several-candidates",), evidence=evidence)
-    if by_birth_and_name:
-        evidence = _evidence("partial", by_birth_and_name, applicant)
-        return MatchDecision(S.NEEDS_REVIEW, ("partial-match",), evidence=evidence)
+
+    ranked = rank(applicant.keys, [c.keys for c in candidates], rules)
+    outcome = verdict(ranked, rules)
+    evidence = _evidence("scored", candidates, ranked[:3])
+    if outcome == Verdict.MATCH:
+        best = candidates[ranked[0].candidate_index]
+        return _eligible(best, "scored", ranked[0].score, evidence)
+    if outcome == Verdict.REVIEW:
+        close = len(ranked) > 1 and ranked[1].score >= rules.review_threshold
+        reason = "several-candidates" if close else "partial-match"
+        return MatchDecision(S.NEEDS_REVIEW, (reason,), score=ranked[0].score, evidence=evidence)
     reasons = ["not-in-register"]
     if applicant.number_hmac:
         reasons.append("individual-number-not-in-register")
-    return MatchDecision(S.NO_MATCH, tuple(reasons), evidence={"method": "none"})
+    best_score = ranked[0].score if ranked else None
+    return MatchDecision(S.NO_MATCH, tuple(reasons), score=best_score, evidence=evidence)
 
 
-def _eligible(resident: Candidate, method: str, evidence: dict) -> MatchDecision:
+def _eligible(resident: Candidate, method: str, score: float, evidence: dict) -> MatchDecision:
     if resident.status != ResidentStatus.RESIDENT:
-        return MatchDecision(
-            S.INELIGIBLE, (STATUS_REASONS[resident.status],), resident.resident_id, method, evidence
-        )
-    return MatchDecision(S.MATCHED, (), resident.resident_id, method, evidence)
+        reasons = (STATUS_REASONS[resident.status],)
+        return MatchDecision(S.INELIGIBLE, reasons, resident.resident_id, method, score, evidence)
+    return MatchDecision(S.MATCHED, (), resident.resident_id, method, score, evidence)
 
 
-def _evidence(method: str, candidates: list[Candidate], applicant: Applicant) -> dict:
+def _evidence(method: str, candidates: list[Candidate], ranked: list) -> dict:
+    """What a reviewer needs: who the candidates are and which fields agreed. Never the
+    number or its hash."""
     return {
         "method": method,
         "candidates": [
             {
-                "resident_code": c.resident_code,
-                "status": c.status.value,
-                "fields": compare_fields(applicant, c),
+                "resident_code": candidates[s.candidate_index].resident_code,
+                "status": candidates[s.candidate_index].status.value,
+                "score": round(s.score, 1),
+                "fields": s.explain(),
             }
-            for c in candidates
+            for s in ranked
         ],
     }
 
@@ -137,18 +190,25 @@ def _evidence(method: str, candidates: list[Candidate], applicant: Applicant) ->
 
 def applicant_of(app: Application) -> Applicant:
     assert app.birth_date is not None
-    return Applicant(
-        birth_date=app.birth_date,
-        name_key=name_key(app.family_name or "", app.given_name or ""),
-        kana_key=kana_key(app.family_name_kana or "", app.given_name_kana or ""),
-        address_key=address_key(app.address or ""),
-        number_hmac=app.individual_number_hmac,
+    keys = person_keys(
+        app.family_name or "",
+        app.given_name or "",
+        app.family_name_kana or "",
+        app.given_name_kana or "",
+        app.birth_date,
+        app.sex,
+        app.postal_code,
+        app.address or "",
     )
+    return Applicant(keys=keys, number_hmac=app.individual_number_hmac)
 
 
 def find_candidates(
     session: Session, applicant: Applicant
 ) -> tuple[list[Candidate], list[Candidate]]:
+    """By number, and by the blocking keys: the same birth date, or the same folded name or
+    reading (which catches a typo in the birth date). All three are indexed, so the cost per
+    applicant does not grow with the register."""
     by_number: list[Resident] = []
     if applicant.number_hmac:
         by_number = list(
@@ -156,31 +216,46 @@ def find_candidates(
                 select(Resident).where(Resident.individual_number_hmac == applicant.number_hmac)
             )
         )
-    by_birth = session.scalars(
-        select(Resident).where(
-            Resident.birth_date == applicant.birth_date,
-            or_(Resident.name_key == applicant.name_key, Resident.kana_key == applicant.kana_key),
+    blocked = session.scalars(
+        select(Resident)
+        .where(
+            or_(
+                Resident.birth_date == applicant.keys.birth_date,
+                Resident.name_key == applicant.name_key,
+                Resident.kana_key == applicant.kana_key,
+            )
         )
+        .limit(MAX_CANDIDATES)
     )
-    return [_candidate(r) for r in by_number], [_candidate(r) for r in by_birth]
+    return [_candidate(r) for r in by_number], [_candidate(r) for r in blocked]
 
 
 def _candidate(r: Resident) -> Candidate:
-    return Candidate(
-        r.id, r.resident_code, r.birth_date, r.name_key, r.kana_key, r.address_key, r.status
+    keys = person_keys(
+        r.family_name,
+        r.given_name,
+        r.family_name_kana,
+        r.given_name_kana,
+        r.birth_date,
+        r.sex,
+        r.postal_code,
+        r.address,
     )
+    return Candidate(r.id, r.resident_code, r.status, keys)
 
 
-def match_chunk(db_url: str, chunk: Chunk, now: datetime) -> Counter[str]:
+def match_chunk(
+    db_url: str, chunk: Chunk, now: datetime, rules: ScoringRules | None = None
+) -> Counter[str]:
     """photo_ok -> matched | needs_review | no_match | ineligible."""
+    rules = rules or ScoringRules()
     decisions: list[tuple[int, MatchDecision | BaseException]] = []
     with unit_of_work(db_url) as session:
         for app in chunk_applications(session, chunk, S.PHOTO_OK):
             try:
                 applicant = applicant_of(app)
-                decisions.append(
-                    (app.id, decide_match(applicant, *find_candidates(session, applicant)))
-                )
+                found = find_candidates(session, applicant)
+                decisions.append((app.id, decide_match(applicant, *found, rules)))
             except Exception as exc:
                 decisions.append((app.id, exc))
     return with_db_retry(lambda: _record_decisions(db_url, chunk, decisions, now))
@@ -207,6 +282,7 @@ def _record_decisions(
             app.reasons = [*app.reasons, *decision.reasons]
             app.resident_id = decision.resident_id
             app.match_method = decision.method
+            app.match_score = decision.score
             if decision.state == S.NEEDS_REVIEW:
                 open_review(session, app, Stage.MATCHING, list(decision.reasons), decision.evidence)
             resolve_failures(session, pk, Stage.MATCHING)

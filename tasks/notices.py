@@ -22,6 +22,7 @@ from models import (
     ApplicationState,
     Notice,
     PrintBatch,
+    RefusalLetter,
     Resident,
     Stage,
     check_transition,
@@ -121,26 +122,37 @@ def _record_notices(db_url: str, chunk: Chunk, written: list, now: datetime) -> 
 
 
 def assemble_print_batch(settings: Settings, batch_id: str) -> PrintBatch | None:
-    """Merge the batch's notices not yet printed into one PDF sorted by postal code."""
+    """Merge the batch's notices and refusal letters not yet printed into one PDF sorted by
+    postal code (the bulk-mail discount needs the sort)."""
     with unit_of_work(settings.db_url) as session:
-        pending = list(
+        in_batch = select(Application.id).where(Application.batch_id == batch_id)
+        notices = list(
             session.scalars(
-                select(Notice)
-                .join(Application, Notice.application_pk == Application.id)
-                .where(Application.batch_id == batch_id, Notice.print_batch_id.is_(None))
+                select(Notice).where(
+                    Notice.application_pk.in_(in_batch), Notice.print_batch_id.is_(None)
+                )
+            )
+        )
+        letters = list(
+            session.scalars(
+                select(RefusalLetter).where(
+                    RefusalLetter.application_pk.in_(in_batch),
+                    RefusalLetter.print_batch_id.is_(None),
+                )
             )
         )
         done = session.scalar(
             select(func.count()).select_from(PrintBatch).where(PrintBatch.batch_id == batch_id)
         )
-    if not pending:
+    if not notices and not letters:
         return None
     out_dir = settings.print_dir / batch_id
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     # Numbered after the batches already recorded, so a crash before the record below
     # leads the rerun to rewrite the same file rather than add one.
     stem = f"print-batch-{(done or 0) + 1:03d}"
-    items = [PrintItem(n.notice_number, n.postal_code, Path(n.pdf_path)) for n in pending]
+    items = [PrintItem(n.notice_number, n.postal_code, Path(n.pdf_path)) for n in notices]
+    items += [PrintItem(r.letter_number, r.postal_code, Path(r.pdf_path)) for r in letters]
     result = merge_print_batch(items, out_dir / f"{stem}.pdf", out_dir / f"{stem}.csv")
 
     def record() -> PrintBatch:
@@ -153,8 +165,10 @@ def assemble_print_batch(settings: Settings, batch_id: str) -> PrintBatch | None
             )
             session.add(batch)
             session.flush()
-            for notice in pending:
+            for notice in notices:
                 session.get_one(Notice, notice.id).print_batch_id = batch.id
+            for letter in letters:
+                session.get_one(RefusalLetter, letter.id).print_batch_id = batch.id
             session.commit()
             return batch
 

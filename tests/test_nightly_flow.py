@@ -54,9 +54,13 @@ def night(tmp_path_factory):
             session.commit()
 
         first = nightly(inbox=str(truth.folder))
-        files_after_first = _snapshot(settings.notices_dir, settings.print_dir)
+        files_after_first = _snapshot(
+            settings.notices_dir, settings.letters_dir, settings.print_dir
+        )
         second = nightly(inbox=str(truth.folder))
-        files_after_second = _snapshot(settings.notices_dir, settings.print_dir)
+        files_after_second = _snapshot(
+            settings.notices_dir, settings.letters_dir, settings.print_dir
+        )
         yield {
             "settings": settings,
             "truth": truth,
@@ -139,15 +143,49 @@ def test_notices_exist_for_exactly_the_matched_applications(night):
         assert not re.search(r"\d{12}", text)
 
 
-def test_print_batch_holds_every_notice_sorted_by_postal_code(night):
+def test_print_batch_holds_every_notice_and_letter_sorted_by_postal_code(night):
     settings, first = night["settings"], night["first"]
     pdf = Path(first["this_run"]["print"]["pdf"])
     manifest = list(csv.DictReader(pdf.with_suffix(".csv").open(encoding="utf-8")))
     notices = list((settings.notices_dir / first["batch_id"]).glob("*.pdf"))
-    assert len(PdfReader(pdf).pages) == len(manifest) == len(notices)
+    letters = list((settings.letters_dir / first["batch_id"]).glob("*.pdf"))
+    assert len(letters) == first["states"]["photo_rejected"] > 0
+    assert len(PdfReader(pdf).pages) == len(manifest) == len(notices) + len(letters)
     postal = [row["postal_code"] for row in manifest]
     assert postal == sorted(postal)
     assert [int(r["page"]) for r in manifest] == list(range(1, len(manifest) + 1))
+
+
+def test_each_refused_photo_gets_a_letter_naming_its_reasons(night):
+    from tasks.photos import PROBLEMS
+
+    settings, first = night["settings"], night["first"]
+    refused = [
+        o for o in _outcomes(settings, first["batch_id"]).values() if o["state"] == "photo_rejected"
+    ]
+    letters = {p.stem: p for p in (settings.letters_dir / first["batch_id"]).glob("*.pdf")}
+    from kofu.db import unit_of_work
+    from models import Application, RefusalLetter
+
+    with unit_of_work(settings.db_url) as session:
+        by_app = dict(
+            session.execute(
+                select(Application.application_id, RefusalLetter.letter_number).join(
+                    RefusalLetter, RefusalLetter.application_pk == Application.id
+                )
+            ).all()
+        )
+    assert len(by_app) == len(refused) == len(letters)
+    for outcome in refused:
+        text = re.sub(
+            r"\s+",
+            "",
+            PdfReader(letters[by_app[outcome["application_id"]]]).pages[0].extract_text(),
+        )
+        for code in outcome["reasons"]:
+            if code in PROBLEMS:
+                assert re.sub(r"\s+", "", PROBLEMS[code].message_ja) in text
+        assert not re.search(r"\d{12}", text)
 
 
 def test_second_run_changes_nothing(night):

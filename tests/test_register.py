@@ -47,7 +47,7 @@ def test_import_upserts_and_stores_only_the_keyed_hash(kofu_env, tmp_path):
     with unit_of_work(kofu_env.db_url) as session:
         residents = session.scalars(select(Resident).order_by(Resident.resident_code)).all()
     assert residents[0].individual_number_hmac and residents[1].individual_number_hmac is None
-    assert residents[0].address_key == "見本市中央1-2-3"
+    assert residents[0].address_key == "中央1-2-3"
 
 
 def test_a_bad_row_imports_nothing_and_names_the_line_not_the_data(kofu_env, tmp_path):

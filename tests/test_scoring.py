@@ -1,0 +1,112 @@
+"""The scored tier decides alone only when a person would not hesitate."""
+
+from dataclasses import replace
+from datetime import date
+
+from tasks.scoring import Level, PersonKeys, ScoringRules, Verdict, compare, rank, verdict
+
+RULES = ScoringRules()
+TARO = PersonKeys(
+    family_exact="佐藤",
+    family="佐藤",
+    given_exact="太郎",
+    given="太郎",
+    family_reading_exact="サトウ",
+    family_reading="サトウ",
+    given_reading_exact="タロウ",
+    given_reading="タロウ",
+    birth_date=date(1980, 4, 1),
+    sex="1",
+    postal_code="999-0011",
+    street="中央1-2-3",
+)
+
+
+def decide(applicant, *candidates):
+    return verdict(rank(applicant, list(candidates), RULES), RULES)
+
+
+def test_all_fields_exact_is_the_maximum_and_matches():
+    assert decide(TARO, TARO) == Verdict.MATCH
+
+
+def test_variant_kanji_and_folded_reading_still_match():
+    typed = replace(TARO, family_exact="髙橋", family="高橋", given_reading_exact="タロー")
+    register = replace(TARO, family_exact="高橋", family="高橋")
+    levels = compare(typed, register, RULES)
+    assert levels["family"] == Level.VARIANT and levels["given_reading"] == Level.VARIANT
+    assert decide(typed, register) == Verdict.MATCH
+
+
+def test_a_twin_with_a_similar_name_is_never_matched_alone():
+    jiro = replace(
+        TARO, given_exact="次郎", given="次郎", given_reading_exact="ジロウ", given_reading="ジロウ"
+    )
+    # The applicant is Jiro; only Taro is in the register (same birth date and address).
+    assert decide(jiro, TARO) != Verdict.MATCH
+    # Both twins registered: the exact one wins by a clear margin.
+    assert decide(TARO, TARO, jiro) == Verdict.MATCH
+
+
+def test_a_birth_date_typo_goes_to_a_person():
+    typo = replace(TARO, birth_date=date(1980, 4, 11))
+    assert compare(typo, TARO, RULES)["birth_date"] == Level.SIMILAR
+    assert decide(typo, TARO) == Verdict.REVIEW
+
+
+def test_an_address_change_goes_to_a_person():
+    moved = replace(TARO, street="北町5-5-5", postal_code="999-0022")
+    assert decide(moved, TARO) == Verdict.REVIEW
+
+
+def test_a_married_surname_goes_to_a_person():
+    married = replace(
+        TARO,
+        family_exact="鈴木",
+        family="鈴木",
+        family_reading_exact="スズキ",
+        family_reading="スズキ",
+    )
+    assert decide(married, TARO) == Verdict.REVIEW
+
+
+def test_a_stranger_born_the_same_day_is_no_match():
+    stranger = replace(
+        TARO,
+        given_exact="健一",
+        given="健一",
+        given_reading_exact="ケンイチ",
+        given_reading="ケンイチ",
+        street="南町9-9-9",
+        postal_code="999-0033",
+    )
+    assert decide(stranger, TARO) == Verdict.NO_MATCH
+
+
+def test_two_equally_good_candidates_are_not_guessed_between():
+    assert decide(TARO, TARO, replace(TARO, sex="1")) == Verdict.REVIEW
+
+
+def test_a_similar_name_alone_never_reaches_the_match_threshold():
+    shota = replace(
+        TARO,
+        given_exact="翔太",
+        given="翔太",
+        given_reading_exact="ショウタ",
+        given_reading="ショウタ",
+    )
+    shotaro = replace(
+        TARO,
+        given_exact="翔太郎",
+        given="翔太郎",
+        given_reading_exact="ショウタロウ",
+        given_reading="ショウタロウ",
+    )
+    assert compare(shota, shotaro, RULES)["given"] == Level.SIMILAR
+    assert decide(shota, shotaro) == Verdict.REVIEW
+
+
+def test_a_near_miss_street_goes_to_a_person():
+    next_door = replace(TARO, street="中央1-2-4")
+    assert compare(next_door, TARO, RULES)["street"] == Level.SIMILAR
+    assert decide(next_door, TARO) == Verdict.REVIEW
