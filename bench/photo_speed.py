@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -40,6 +41,7 @@ from tasks.photos import check_photo  # noqa: E402
 from tests.photo_corpus import jpeg  # noqa: E402
 
 # (name, size, JPEG quality, grain): quality and grain chosen to give the target file sizes.
+ROUNDS = 5
 SIZES = [
     ("640x480", (640, 480), 90, 3.0),
     ("1536x2048", (1536, 2048), 90, 3.5),
@@ -58,19 +60,38 @@ def measure(data: bytes, seconds: float) -> dict:
     rules = PhotoRules()
     before = _max_rss_mb()  # Python, Prefect, NumPy, OpenCV imported; no photo checked yet
     verdict = check_photo(data, rules)  # warm up: loads the models
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        check_photo(data, rules)
-        count += 1
-    elapsed = time.perf_counter() - start
+    # Five rounds: the best is the machine's speed, the median shows the noise from other
+    # work on a shared machine.
+    rounds = []
+    for _ in range(ROUNDS):
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds / ROUNDS:
+            check_photo(data, rules)
+            count += 1
+        rounds.append((time.perf_counter() - start) / count)
+    best, median = min(rounds), sorted(rounds)[ROUNDS // 2]
+    # Two threads, as the stage's chunks run: Pillow and OpenCV release the GIL.
+    cv2.setNumThreads(1)
+    counts = [0, 0]
+    stop = time.perf_counter() + seconds / ROUNDS
+
+    def work(i: int) -> None:
+        while time.perf_counter() < stop:
+            check_photo(data, rules)
+            counts[i] += 1
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(work, range(2)))
     tracemalloc.start()
     check_photo(data, rules)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {
         "bytes": len(data),
-        "photos_per_s": round(count / elapsed, 1),
-        "ms_per_photo": round(1000 * elapsed / count, 2),
+        "photos_per_s": round(1 / best, 1),
+        "ms_per_photo": round(1000 * best, 2),
+        "ms_per_photo_median": round(1000 * median, 2),
+        "two_threads_photos_per_s": round(sum(counts) / (seconds / ROUNDS), 1),
         "peak_traced_mb": round(peak / 2**20, 1),
         "max_rss_mb": _max_rss_mb(),
         "rss_before_checks_mb": before,
@@ -183,7 +204,9 @@ def main() -> None:
         report["sizes"][name] = row
         print(
             f"{name:>10} {row['bytes'] / 1024:>6.0f}KB {row['photos_per_s']:>9} "
-            f"{row['ms_per_photo']:>9} {row['max_rss_mb']:>7}MB ({row['rss_before_checks_mb']}MB)"
+            f"{row['ms_per_photo']:>9} {row['ms_per_photo_median']:>7}"
+            f" {row['two_threads_photos_per_s']:>9}"
+            f" {row['max_rss_mb']:>7}MB ({row['rss_before_checks_mb']}MB)"
             f"  {','.join(row['verdict'])}"
         )
     if args.detectors:

@@ -49,7 +49,7 @@ class PhotoRules(BaseModel):
     face_offset_review: float = 0.13
     # Head tilt (roll) in degrees.
     tilt_fail_deg: float = 18.0
-    tilt_review_deg: float = 10.0
+    tilt_review_deg: float = 11.0
     # Room between the top of the face box and the top of the picture, in face heights.
     space_above_fail: float = 0.3
     space_above_review: float = 0.5
@@ -74,7 +74,7 @@ class PhotoRules(BaseModel):
     contrast_review: float = 85.0
     # Sharpness of the face, scaled to a fixed width: variance of the Laplacian.
     sharpness_fail: float = 40.0
-    sharpness_review: float = 60.0
+    sharpness_review: float = 50.0
     # Colour cast: distance (CIELAB a*b*) of the face's mean colour from the range of skin.
     colour_cast_fail: float = 12.0
     colour_cast_review: float = 7.0

@@ -26,7 +26,7 @@ import numpy as np
 DETECT_SIDE = 320
 # The fast first pass looks only for faces at least this share of the shorter side, the size
 # of a face in any acceptable framing; smaller faces are searched for only when it finds none.
-LARGE_FACE_SHARE = 0.22
+LARGE_FACE_SHARE = 0.18
 # A face turned further than the cascades tolerate (about 12 degrees) is searched for in the
 # picture turned back by these angles; found there, it is reported with that roll.
 TURN_ANGLES = (25.0, -25.0, 40.0, -40.0)
@@ -122,12 +122,17 @@ class CascadeFaceDetector:
         return []
 
     def _search(
-        self, grey: np.ndarray, min_size: int, scale_step: float = 1.2, confirm: bool = False
+        self,
+        grey: np.ndarray,
+        min_size: int,
+        scale_step: float = 1.2,
+        confirm: bool = False,
+        neighbours: int | None = None,
     ) -> list[Face]:
         boxes = self._faces.detectMultiScale(
             grey,
             scaleFactor=scale_step,
-            minNeighbors=self._min_neighbours,
+            minNeighbors=neighbours or self._min_neighbours,
             minSize=(min_size, min_size),
         )
         faces = [Face(float(x), float(y), float(w), float(h)) for x, y, w, h in boxes]
@@ -143,13 +148,17 @@ class CascadeFaceDetector:
             return []
         main = found[0]
         least = round(main.w * SECOND_FACE_SHARE)
+        # Beside it means at about the same height: from a face above to one below.
+        top, bottom = max(int(main.y - main.h), 0), int(main.y + 2 * main.h)
         others = []
-        for x0, x1 in ((0, main.x), (main.x + main.w, grey.shape[1])):
+        for x0, x1 in ((0, int(main.x)), (int(main.x + main.w), grey.shape[1])):
             if x1 - x0 < least:
                 continue
-            strip = grey[:, int(x0) : int(x1)]
-            for face in self._search(strip, least, confirm=True):
-                moved = _moved(face, int(x0), 0)
+            # Finer steps and fewer votes than the first pass: the strips are small, and a
+            # face found there must be confirmed by the second model.
+            strip = grey[top:bottom, x0:x1]
+            for face in self._search(strip, least, 1.1, confirm=True, neighbours=3):
+                moved = _moved(face, x0, top)
                 if not any(_overlap(moved, f) for f in found):
                     others.append(moved)
         return others

@@ -27,7 +27,7 @@ from kofu.settings import PhotoRules
 from models import Application, ApplicationState, Batch, Stage, check_transition
 from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, chunk_applications, with_db_retry
 from tasks.photo_quality import QualityReport, assess_photo
-from tasks.queues import record_failure, resolve_failures
+from tasks.queues import open_review, record_failure, resolve_failures
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 # Refuse images whose pixel count would take gigabytes to decode (decompression bombs):
@@ -325,17 +325,19 @@ class _PhotoResult:
 
 
 def check_photo_chunk(db_url: str, rules: PhotoRules, chunk: Chunk, now: datetime) -> Counter[str]:
-    """received -> photo_ok | photo_rejected; unreadable files go to the failure queue."""
+    """received -> photo_ok | photo_rejected | needs_review (borderline, a person decides);
+    unreadable files and crashed checks go to the failure queue."""
     with unit_of_work(db_url) as session:
         inbox = Path(session.get_one(Batch, chunk.batch_id).inbox)
         todo = [
-            (app.id, app.photo)
+            (app.id, app.photo, app.submitted_at)
             for app in chunk_applications(session, chunk, ApplicationState.RECEIVED)
         ]
     results = []
-    for pk, photo in todo:
+    for pk, photo, submitted_at in todo:
         try:
-            verdict = check_photo(read_photo(inbox, photo or "", rules.max_bytes), rules)
+            data = read_photo(inbox, photo or "", rules.max_bytes)
+            verdict = check_photo(data, rules, submitted_at)
             results.append(_PhotoResult(pk, verdict))
         except Exception as exc:  # a crash in a check is the system's problem, not the photo's
             results.append(_PhotoResult(pk, None, exc))
@@ -356,13 +358,18 @@ def _record_photo_results(
                 record_failure(session, chunk.batch_id, app.id, Stage.PHOTOS, result.error, now)
                 counts["failed"] += 1
                 continue
-            target = (
-                ApplicationState.PHOTO_OK if result.verdict.ok else ApplicationState.PHOTO_REJECTED
-            )
+            verdict = result.verdict
+            if verdict.problems:  # every clear defect, so the letter can list them all
+                target, codes = ApplicationState.PHOTO_REJECTED, verdict.codes
+            elif verdict.borderline:
+                target, codes = ApplicationState.NEEDS_REVIEW, verdict.review_codes
+                open_review(session, app, Stage.PHOTOS, codes, {"measures": dict(verdict.measures)})
+            else:
+                target, codes = ApplicationState.PHOTO_OK, []
             check_transition(app.state, target)
             app.state = target
-            app.reasons = [*app.reasons, *result.verdict.codes]
-            app.photo_measures = dict(result.verdict.measures)
+            app.reasons = [*app.reasons, *codes]
+            app.photo_measures = dict(verdict.measures)
             resolve_failures(session, app.id, Stage.PHOTOS)
             counts[target.value] += 1
         session.commit()

@@ -88,9 +88,11 @@ def valid_framing(rng: random.Random, size: tuple[int, int]) -> Framing:
     """A framing any office accepts: crown to chest, the face 22-44% of the width, near the
     middle, the head nearly straight, room above the crown."""
     width, height = size
-    fw = rng.uniform(0.22, 0.44)
-    lowest = (CROWN * fw * width + 0.05 * height) / height  # keep 5% of the height above
-    cy = rng.uniform(max(0.36, lowest), max(0.48, lowest + 0.02))
+    # Crown to chin with 5% of the height above and 15% below must fit.
+    fw = rng.uniform(0.22, min(0.44, 0.8 * height / width / (CROWN + CHIN)))
+    highest = (CROWN * fw * width + 0.05 * height) / height
+    lowest = (0.85 * height - CHIN * fw * width) / height
+    cy = rng.uniform(max(0.36, highest), min(0.48, lowest))
     return Framing(fw, rng.uniform(0.45, 0.55), cy, rng.uniform(-4, 4))
 
 
@@ -104,7 +106,8 @@ def _valid(rng: random.Random) -> list[Variant]:
         out.append(_variant("valid", name, jpeg(picture, rng.choice((75, 85, 95)))))
     landscape = Framing(face_width=0.24, centre_y=0.45)
     out.append(_variant("valid", "landscape-640x480", jpeg(portrait(rng, (640, 480), landscape))))
-    out.append(_variant("valid", "smartphone-3024x4032", jpeg(portrait(rng, (3024, 4032)), 85)))
+    phone = portrait(rng, (1008, 1344)).resize((3024, 4032), Image.Resampling.BICUBIC)
+    out.append(_variant("valid", "smartphone-3024x4032", jpeg(phone, 85)))
     base = Framing(face_width=0.34)
     edits: dict[str, Callable[[Image.Image], Image.Image]] = {
         "darker-15": lambda im: ImageEnhance.Brightness(im).enhance(0.85),
@@ -306,12 +309,14 @@ def _defects(rng: random.Random) -> list[Variant]:
         add(f"shadow-{side}", _shadow(rng, side), "background-not-plain")
 
     # More than one person, and nobody.
-    for i in range(3):
+    for i in range(6):
+        # Two adults, or (from i = 3) a parent and a child whose face is 60-85% as wide.
         fw = rng.uniform(0.3, 0.44)
+        second = fw * (rng.uniform(0.6, 0.85) if i >= 3 else 1.0)
         pair = Image.new("RGB", SIZE)
-        for j in range(2):
-            half = portrait(rng, (SIZE[0] // 2, SIZE[1]), Framing(fw, 0.5, rng.uniform(0.38, 0.46)))
-            pair.paste(half, (j * SIZE[0] // 2, 0))
+        for j, width in enumerate((fw, second)):
+            framing = Framing(width, 0.5, rng.uniform(0.38, 0.5))
+            pair.paste(portrait(rng, (SIZE[0] // 2, SIZE[1]), framing), (j * SIZE[0] // 2, 0))
         add(f"two-people-{i}", pair, "several-faces")
     for name in ("coffee", "rocket", "chelsea", "hubble_deep_field", "immunohistochemistry"):
         add(f"no-face-{name}", _upscaled(name, SIZE), "no-face")

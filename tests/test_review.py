@@ -1,0 +1,69 @@
+"""A person's decision on a review, on a real SQLite file."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from kofu.db import unit_of_work
+from kofu.errors import UserError
+from models import Application, ApplicationState, AuditEvent, Batch, ReviewItem, Stage
+from tasks.review import resolve_review
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def seed_review(db_url: str, stage: Stage, application_id: str = "3001") -> None:
+    with unit_of_work(db_url, write=True) as session:
+        if session.get(Batch, "b") is None:
+            session.add(Batch(id="b", inbox="/x", delivery_sha256="0" * 64))
+            session.flush()
+        app = Application(
+            application_id=application_id,
+            batch_id="b",
+            line_no=1,
+            state=ApplicationState.NEEDS_REVIEW,
+            reasons=["background-not-plain"],
+            birth_date=date(1990, 1, 1),
+        )
+        session.add(app)
+        session.flush()
+        session.add(ReviewItem(application_pk=app.id, stage=stage, reasons=["x"], evidence={}))
+        session.commit()
+
+
+def decide(db_url: str, application_id: str = "3001", **kw) -> ApplicationState:
+    with unit_of_work(db_url, write=True) as session:
+        state = resolve_review(session, application_id, actor="clerk", now=NOW, **kw)
+        session.commit()
+        return state
+
+
+def test_a_borderline_photo_accepted_goes_on_to_matching(kofu_env):
+    seed_review(kofu_env.db_url, Stage.PHOTOS)
+    assert decide(kofu_env.db_url, accept=True) == ApplicationState.PHOTO_OK
+    with unit_of_work(kofu_env.db_url) as session:
+        audit = session.query(AuditEvent).one()
+        item = session.query(ReviewItem).one()
+    assert (audit.action, audit.actor, audit.detail["accept"]) == ("review-resolve", "clerk", True)
+    assert (item.status, item.resolution) == ("resolved", "photo_ok")
+
+
+def test_a_borderline_photo_refused_needs_a_code_the_letter_can_explain(kofu_env):
+    seed_review(kofu_env.db_url, Stage.PHOTOS)
+    with pytest.raises(UserError, match="--reject for a photo takes one of"):
+        decide(kofu_env.db_url, reject_reason="looks-odd")
+    with pytest.raises(UserError, match="about the photo"):
+        decide(kofu_env.db_url, resident_code="10000000001")
+    assert decide(kofu_env.db_url, reject_reason="blurred") == ApplicationState.PHOTO_REJECTED
+
+
+def test_a_matching_review_cannot_be_accepted_blindly(kofu_env):
+    seed_review(kofu_env.db_url, Stage.MATCHING)
+    with pytest.raises(UserError, match="about matching"):
+        decide(kofu_env.db_url, accept=True)
+    assert decide(kofu_env.db_url, reject_reason="not-in-register") == ApplicationState.NO_MATCH
+
+
+def test_only_applications_in_review_can_be_decided(kofu_env):
+    with pytest.raises(UserError, match="no application"):
+        decide(kofu_env.db_url, application_id="999", accept=True)
