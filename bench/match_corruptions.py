@@ -6,23 +6,28 @@ the kind of corruption applied. Kinds and shares (``KIND_SHARES``) are an assump
 towards the hard cases rather than measured: the per-kind table in the report lets a reader
 re-weight them.
 
-Every application also gets the harmless noise of typing (``_as_typed``): readings in
-hiragana or half-width kana, digits full-width, the address in another form. A resident
-applies at most once.
+Every application also gets the harmless noise of typing (``_as_typed``): 15% have their
+reading in hiragana, 20% their address in another form (full-width digits, kanji numerals,
+no municipality…; ``bench/match_typing.py`` has the forms). A resident applies at most once.
 """
 
 from __future__ import annotations
 
 import random
-import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import cache
 
 import jaconv
 
 from bench.match_register import Name, SyntheticRegister, new_number
+from bench.match_typing import (
+    HOMOPHONE_OF,
+    address_forms,
+    kana_variants,
+    reading_typo,
+    variant_of,
+)
 from kofu import demo_names
 from kofu.demo_data import RegisterRow
 from tasks.normalize import address_key, kana_key, name_key
@@ -65,25 +70,12 @@ DESIGNED = {
     "twin-not-registered": "review or no-match",
 }
 WITHOUT_NUMBER = 0.5  # of the corrupted kinds that may or may not carry the number
-# Variant kanji pairs from DOMAIN.md and the 戸籍 variants common in names; only the pairs
-# that ``name_key`` folds together are used (``variant_pairs``).
-VARIANT_CANDIDATES = (
-    "髙高 﨑崎 嵜崎 齋斎 齊斉 邊辺 邉辺 澤沢 濱浜 濵浜 𠮷吉 廣広 嶋島 嶌島 冨富 德徳 國国 櫻桜 "
-    "惠恵 眞真 實実 條条 瀨瀬 淺浅 藏蔵 龍竜 槇槙 栁柳 舘館 峯峰 萬万 壽寿 穗穗 彌弥 靜静 "
-    "曾曽 禮礼 學学 榮栄 傳伝 當当 黑黒 籠篭"
-)
-# Kanji an input method offers for the same reading: a different character, not a variant.
-HOMOPHONES = ("裕祐佑雄優", "博浩弘宏洋", "智知友朋", "斎斉", "和一", "隆孝貴崇", "明昭彰", "美実")
-_HOMOPHONE_OF = {ch: group for group in HOMOPHONES for ch in group}
 _OTHER_CITIES = (
     ("100-0001", "東京都千代田区千代田1番1号"),
     ("530-0001", "大阪府大阪市北区梅田3丁目1番1号"),
     ("231-0005", "神奈川県横浜市中区本町6丁目50番地10"),
     ("460-0001", "愛知県名古屋市中区三の丸3丁目1番1号"),
 )
-_ADDRESS = re.compile(r"^(見本市)(\D+?)(\d+)丁目(\d+)番(\d+)号(?: (\D+)(\d+))?$")
-_FULL_WIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
-_KANJI_DIGITS = "〇一二三四五六七八九"
 
 
 @dataclass(frozen=True)
@@ -107,125 +99,6 @@ class LabelledApplication:
     detail: str  # what was changed (never the number)
 
 
-@cache
-def variant_pairs() -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (v, s)
-        for v, s in (tuple(p) for p in VARIANT_CANDIDATES.split())
-        if v != s and name_key(v, "") == name_key(s, "")
-    )
-
-
-@cache
-def _variant_of() -> dict[str, list[str]]:
-    out: dict[str, list[str]] = defaultdict(list)
-    for v, s in variant_pairs():
-        out[s].append(v)
-        out[v].append(s)
-    return dict(out)
-
-
-def _kanji_number(n: int) -> str:
-    if n < 10:
-        return _KANJI_DIGITS[n]
-    out = ""
-    for value, unit in ((1000, "千"), (100, "百"), (10, "十")):
-        q, n = divmod(n, value)
-        if q:
-            out += ("" if q == 1 else _KANJI_DIGITS[q]) + unit
-    return out + (_KANJI_DIGITS[n] if n else "")
-
-
-def address_forms(address: str, postal_code: str) -> dict[str, str]:
-    """The same address as people type it, by form name."""
-    m = _ADDRESS.match(address)
-    if m is None:
-        return {}
-    city, town, c, b, g, building, room = m.groups()
-    flat = f" {building}{room}" if building else ""
-    forms = {
-        "kanji-numerals": f"{city}{town}{_kanji_number(int(c))}丁目{_kanji_number(int(b))}番"
-        f"{_kanji_number(int(g))}号{flat}",
-        "hyphens": f"{city}{town}{c}-{b}-{g}{flat}",
-        "full-width": f"{city}{town}{c}-{b}-{g}".translate(_FULL_WIDTH) + flat,
-        "no-municipality": f"{town}{c}丁目{b}番{g}号{flat}",
-        "with-prefecture": f"千葉県{address}",
-        "banchi": f"{city}{town}{c}丁目{b}番地{g}{flat}",
-        "no-particles": f"{city}{town}{c}の{b}の{g}{flat}",
-        "postal-code-first": f"〒{postal_code} {city}{town}{c}-{b}-{g}{flat}",
-    }
-    if building:
-        forms["building-dropped"] = f"{city}{town}{c}丁目{b}番{g}号"
-        forms["room-with-go-shitsu"] = f"{city}{town}{c}-{b}-{g} {building} {room}号室"
-        # A known limit of the normaliser: read as a four-part street number.
-        forms["room-as-fourth-number"] = f"{city}{town}{c}-{b}-{g}-{room}"
-    return forms
-
-
-def kana_variants(kana: str) -> dict[str, str]:
-    """Spellings of the same reading that ``kana_key`` folds, by form name."""
-    out = {
-        "hiragana": jaconv.kata2hira(kana),
-        "half-width": jaconv.z2h(kana, kana=True, ascii=False, digit=False),
-    }
-    # ウ after an o- or u-sound lengthens it (サトウ, ユウコ) unless a vowel follows (イノウエ).
-    long_vowel = re.sub(
-        "(?<=[オコゴソゾトドノホボポモヨロョウクグスズツヌフブプムユルュ])ウ(?![アイウエオ])",
-        "ー",
-        kana,
-        count=1,
-    )
-    if long_vowel != kana:
-        out["long-vowel-bar"] = long_vowel
-    elif "ー" in kana:
-        out["long-vowel-u"] = kana.replace("ー", "ウ", 1)
-    big = kana.translate(str.maketrans("ャュョッァィェォ", "ヤユヨツアイエオ"))
-    if big != kana:
-        out["small-kana-big"] = big
-    dz = kana.translate(str.maketrans("ヂヅ", "ジズ"))
-    if dz != kana:
-        out["dzi-zi"] = dz
-    return out
-
-
-_KANA_ROWS = [
-    "アイウエオ",
-    "カキクケコ",
-    "ガギグゲゴ",
-    "サシスセソ",
-    "ザジズゼゾ",
-    "タチツテト",
-    "ダヂヅデド",
-    "ナニヌネノ",
-    "ハヒフヘホ",
-    "バビブベボ",
-    "パピプペポ",
-    "マミムメモ",
-    "ヤユヨ",
-    "ラリルレロ",
-    "ワン",
-]
-
-
-def _reading_typo(rng: random.Random, kana: str) -> str:
-    """One kana replaced by a neighbour: another vowel of its row, or its (un)voiced form."""
-    for _ in range(20):
-        i = rng.randrange(len(kana))
-        row = next((r for r in _KANA_ROWS if kana[i] in r), None)
-        if row is None:
-            continue
-        if rng.random() < 0.5:
-            choice = rng.choice([c for c in row if c != kana[i]] or ["ア"])
-        else:
-            col = row.index(kana[i])
-            rows = [r for r in _KANA_ROWS if len(r) == 5 and r != row and len(row) == 5]
-            choice = rng.choice(rows)[col] if rows else rng.choice("アカサタナ")
-        typo = kana[:i] + choice + kana[i + 1 :]
-        if kana_key(typo, "") != kana_key(kana, ""):
-            return typo
-    return kana + "ア"
-
-
 class _Context:
     def __init__(self, rng: random.Random, register: SyntheticRegister) -> None:
         self.rng = rng
@@ -237,7 +110,7 @@ class _Context:
             self.by_birth[row.birth_date].append(row)
         rows = list(register.rows)
         rng.shuffle(rows)
-        variants = _variant_of()
+        variants = variant_of()
         self.pools: dict[str, list[RegisterRow]] = {
             "resident": [
                 r
@@ -258,7 +131,7 @@ class _Context:
                 for r in rows
                 if r.status == "resident"
                 and r.resident_code not in register.twin_of
-                and any(ch in _HOMOPHONE_OF for ch in r.given_name)
+                and any(ch in HOMOPHONE_OF for ch in r.given_name)
             ],
             "married": [
                 r
@@ -342,7 +215,7 @@ def _variant_kanji(ctx: _Context, kind: str) -> LabelledApplication | None:
     row = ctx.take("variant")
     if row is None:
         return None
-    rng, variants = ctx.rng, _variant_of()
+    rng, variants = ctx.rng, variant_of()
     family, given = row.family_name, row.given_name
     spots = [(0, i) for i, ch in enumerate(family) if ch in variants]
     spots += [(1, i) for i, ch in enumerate(given) if ch in variants]
@@ -432,7 +305,7 @@ def _reading_typo_kind(ctx: _Context, kind: str) -> LabelledApplication | None:
     if row is None:
         return None
     field = ctx.rng.choice(("family_name_kana", "given_name_kana"))
-    typo = _reading_typo(ctx.rng, getattr(row, field))
+    typo = reading_typo(ctx.rng, getattr(row, field))
     app = _typed(row, ctx.number_for(row, ctx.maybe_number()), **{field: typo})
     return LabelledApplication(app, row.resident_code, kind, f"{getattr(row, field)}->{typo}")
 
@@ -475,9 +348,9 @@ def _homophone(ctx: _Context, kind: str) -> LabelledApplication | None:
     row = ctx.take("homophone")
     if row is None:
         return None
-    i = ctx.rng.choice([i for i, ch in enumerate(row.given_name) if ch in _HOMOPHONE_OF])
+    i = ctx.rng.choice([i for i, ch in enumerate(row.given_name) if ch in HOMOPHONE_OF])
     ch = row.given_name[i]
-    other = ctx.rng.choice([c for c in _HOMOPHONE_OF[ch] if c != ch])
+    other = ctx.rng.choice([c for c in HOMOPHONE_OF[ch] if c != ch])
     new = row.given_name[:i] + other + row.given_name[i + 1 :]
     app = _typed(row, ctx.number_for(row, ctx.maybe_number()), given_name=new)
     return LabelledApplication(app, row.resident_code, kind, f"{row.given_name}->{new}")

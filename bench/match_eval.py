@@ -1,7 +1,7 @@
 """How well resident matching decides, on data it was not tuned on.
 
     .venv/bin/python bench/match_eval.py [--applications N] [--residents R] [--seed S]
-        [--febrl] [--json out.json] [--workdir DIR] [--name-indexes]
+        [--febrl] [--json out.json] [--workdir DIR] [--name-indexes] [--skip-synthetic]
 
 1. Builds a synthetic register of R residents (``bench/match_register.py``), writes it as the
    municipality's CSV and imports it into a fresh SQLite file (Alembic schema) through the real
@@ -251,6 +251,9 @@ def summarise(outcomes: list[Outcome]) -> dict:
         "no_match": len(no_match),
         "automation": (len(auto) + len(no_match)) / n,
         "by_method": dict(Counter(f"{o.state}/{o.method}" for o in outcomes)),
+        "review_reasons": dict(
+            Counter(f"{o.kind} {list(o.reasons)}" for o in outcomes if o.review).most_common(20)
+        ),
         "by_kind": {k: dict(v) for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]["n"])},
         "wrong_examples": [asdict(o) for o in wrong[:10]],
         "missed_examples": [
@@ -329,6 +332,7 @@ def print_report(result: dict) -> None:
             f"{c.get('no_match_missed', 0)} | {DESIGNED.get(kind, '')} |"
         )
     print("\nby decision/method:", json.dumps(s["by_method"], ensure_ascii=False))
+    print("reviews by kind and reason:", json.dumps(s["review_reasons"], ensure_ascii=False))
     for title, key in (
         ("wrong automatic matches", "wrong_examples"),
         ("missed (not found, not listed for review)", "missed_examples"),
