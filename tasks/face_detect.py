@@ -129,12 +129,14 @@ class CascadeFaceDetector:
         scale_step: float = 1.2,
         confirm: bool = False,
         neighbours: int | None = None,
+        largest: int = 0,
     ) -> list[Face]:
         boxes = self._faces.detectMultiScale(
             grey,
             scaleFactor=scale_step,
             minNeighbors=neighbours or self._min_neighbours,
             minSize=(min_size, min_size),
+            maxSize=(largest, largest),
         )
         faces = [Face(float(x), float(y), float(w), float(h)) for x, y, w, h in boxes]
         if confirm:
@@ -172,9 +174,10 @@ class CascadeFaceDetector:
             if x1 - x0 < least:
                 continue
             # Finer steps and fewer votes than the first pass: the strips are small, and a
-            # face found there must be confirmed by the second model.
+            # face found there must be confirmed by the second model. A face larger than
+            # the first would have been found by the first pass.
             strip = grey[top:bottom, x0:x1]
-            for face in self._search(strip, least, 1.1, confirm=True, neighbours=3):
+            for face in self._search(strip, least, 1.1, True, 3, largest=int(main.w * 1.2)):
                 moved = _moved(face, x0, top)
                 if not any(_overlap(moved, f) for f in found):
                     others.append(moved)
