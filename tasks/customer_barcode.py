@@ -17,6 +17,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from tasks.kanji_numerals import kanji_to_digits
+
 START, STOP = "STC", "SPC"  # スタートコード, ストップコード
 PAD = "CC4"  # fills the address number up to 13 characters (p12)
 DATA_LENGTH = 20  # 7-digit postal code + 13 characters of address number (p12)
@@ -42,8 +44,6 @@ _CHARACTERS = {value: character for character, value in _VALUES.items()}
 # 補足ルール 1: a kanji numeral is a number only right before one of these markers.
 # Anywhere else it is a name (北六条東, 一ツ橋) and becomes a separator like other kanji.
 _KANJI_NUMERAL = re.compile(r"[〇零一壱二弐三参四五六七八九十拾百千]+(?=丁|番|号|地割|線|の|ノ)")
-_KANJI_DIGIT = dict(zip("〇零一壱二弐三参四五六七八九", "00112233456789", strict=True))
-_KANJI_UNIT = {"十": 10, "拾": 10, "百": 100, "千": 1000}
 # 基本ルール 2: these are dropped and the text closes up, so 「A&b」 is a run of two letters.
 _DROPPED = re.compile(r"[&/・.]")
 # 基本ルール 3/4: only a letter standing alone is kept; a run of two or more is a name.
@@ -58,19 +58,6 @@ _HYPHENS = re.compile(r"-{2,}")
 _HYPHEN_AROUND_LETTER = re.compile(r"-?([A-Z])-?")
 
 
-def _kanji_to_number(numeral: str) -> str:
-    if not any(ch in _KANJI_UNIT for ch in numeral):
-        return "".join(_KANJI_DIGIT[ch] for ch in numeral)  # 一〇 -> 10
-    total, digit = 0, 0
-    for ch in numeral:
-        if ch in _KANJI_UNIT:
-            total += (digit or 1) * _KANJI_UNIT[ch]  # 十 = 10, 二十 = 20, 百一 = 101
-            digit = 0
-        else:
-            digit = int(_KANJI_DIGIT[ch])
-    return str(total + digit)
-
-
 def address_number(address: str, town: str | None = None) -> str:
     """住所表示番号 of the part of ``address`` after the town name (住所B).
 
@@ -83,7 +70,7 @@ def address_number(address: str, town: str | None = None) -> str:
     # Registers mix full- and half-width: １２Ａ－３ is 12A-3 (not in the manual).
     text = unicodedata.normalize("NFKC", address)
     # 補足ルール 1: 四丁目 -> 4丁目, 二十五番 -> 25番, 百一番地 -> 101番地.
-    text = _KANJI_NUMERAL.sub(lambda m: _kanji_to_number(m.group()), text)
+    text = _KANJI_NUMERAL.sub(lambda m: kanji_to_digits(m.group()), text)
     text = text.upper()  # 基本ルール 1
     text = _DROPPED.sub("", text)  # 基本ルール 2
     text = _LETTER_RUN.sub("-", text)  # 基本ルール 3/4: ABCビル -> -ビル

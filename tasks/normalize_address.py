@@ -33,6 +33,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from tasks.kanji_numerals import kanji_to_digits
+
 _POSTAL_CODE = re.compile(r"^\s*(?:〒\s*\d{3}-?\d{4}|\d{3}-\d{4}(?=\s))")
 _PREFECTURE = re.compile(
     "^(?:日本国?)?(?:北海道|東京都|京都府|大阪府|(?:青森|岩手|宮城|秋田|山形|福島|茨城|栃木|群馬|"
@@ -52,8 +54,6 @@ _SMALL_DIVISION = re.compile("大字|^字|(?<=地割)字")
 
 _KANJI = r"\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f々"
 _NUMERALS = "〇一二三四五六七八九十百千"
-_DIGIT_OF = {c: i for i, c in enumerate("〇一二三四五六七八九")}
-_UNIT_VALUE = {"十": 10, "百": 100, "千": 1000}
 
 _SPACES = re.compile(r"\s+")
 # Hyphens, minus signs and box-drawing lines; the long-vowel mark ー only after a digit.
@@ -77,23 +77,10 @@ _LONE_NUMBER = re.compile(f"\\d+(?![\\d{_KANJI}])")
 _BUILDING_NOISE = re.compile(r"^[-,、]+|[()「」\[\]]")
 
 
-def _kanji_to_digits(numeral: str) -> str:
-    if not any(c in _UNIT_VALUE for c in numeral):
-        return "".join(str(_DIGIT_OF[c]) for c in numeral)  # positional: 一四 -> 14, 二〇三
-    total = current = 0
-    for c in numeral:
-        if c in _UNIT_VALUE:
-            total += (current or 1) * _UNIT_VALUE[c]
-            current = 0
-        else:
-            current = current * 10 + _DIGIT_OF[c]
-    return str(total + current)
-
-
 def _numbers_to_digits(text: str) -> str:
     def convert(m: re.Match[str]) -> str:
         counts = _COUNTS_BEFORE.match(text, m.end()) or _COUNTS_AFTER.search(text, 0, m.start())
-        return _kanji_to_digits(m.group()) if counts else m.group()
+        return kanji_to_digits(m.group()) if counts else m.group()
 
     return _KANJI_NUMBER.sub(convert, text)
 
