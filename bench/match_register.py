@@ -34,8 +34,7 @@ from datetime import date, timedelta
 import jaconv
 
 from kofu import demo_names
-from kofu.demo_data import RegisterRow
-from kofu.mynumber import check_digit
+from kofu.demo_data import RegisterRow, new_number, unique_digits
 
 NO_NUMBER_SHARE = 0.05
 TWIN_SHARE = 0.02  # of children born into a family household
@@ -181,24 +180,6 @@ class SyntheticRegister:
     rows: list[RegisterRow]
     twin_of: dict[str, str]  # resident_code -> the other twin's, both ways
     pools: NamePools
-
-
-def unique_digits(rng: random.Random, width: int, used: set[str]) -> str:
-    while True:
-        value = f"{rng.randrange(10**width):0{width}d}"
-        if value not in used:
-            used.add(value)
-            return value
-
-
-def new_number(rng: random.Random, used: set[str]) -> str:
-    """A 12-digit individual number with a valid check digit that nobody in ``used`` has."""
-    while True:
-        first = f"{rng.randrange(10**11):011d}"
-        number = first + str(check_digit(first))
-        if number not in used:
-            used.add(number)
-            return number
 
 
 def build_register(rng: random.Random, n: int, pools: NamePools) -> SyntheticRegister:

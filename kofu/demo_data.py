@@ -125,10 +125,10 @@ def generate_register(rng: random.Random, n: int) -> list[RegisterRow]:
         for sex, birth in names.household_members(rng)[: n - len(rows)]:
             given = names.pick_given_name(rng, sex, birth.year, avoid=taken)
             taken.add(given.kanji)
-            number = None if rng.random() < NO_NUMBER_SHARE else _new_number(rng, numbers)
+            number = None if rng.random() < NO_NUMBER_SHARE else new_number(rng, numbers)
             rows.append(
                 RegisterRow(
-                    resident_code=_unique_digits(rng, 11, codes),
+                    resident_code=unique_digits(rng, 11, codes),
                     individual_number=number,
                     family_name=surname.kanji,
                     given_name=given.kanji,
@@ -156,7 +156,7 @@ def write_register_csv(rows: Iterable[RegisterRow], path: Path) -> None:
             writer.writerow(["" if v is None else str(v) for v in values])
 
 
-def _unique_digits(rng: random.Random, width: int, used: set[str]) -> str:
+def unique_digits(rng: random.Random, width: int, used: set[str]) -> str:
     while True:
         value = f"{rng.randrange(10**width):0{width}d}"
         if value not in used:
@@ -164,7 +164,7 @@ def _unique_digits(rng: random.Random, width: int, used: set[str]) -> str:
             return value
 
 
-def _new_number(rng: random.Random, used: set[str]) -> str:
+def new_number(rng: random.Random, used: set[str]) -> str:
     """A fresh 12-digit individual number with a valid check digit."""
     while True:
         first = f"{rng.randrange(10**11):011d}"
@@ -386,7 +386,7 @@ class _Pools:
         postal_code, address = self.book.anywhere()
         return RegisterRow(
             resident_code="",
-            individual_number=_new_number(rng, self.numbers),
+            individual_number=new_number(rng, self.numbers),
             family_name=surname.kanji,
             given_name=given.kanji,
             family_name_kana=surname.kana,

@@ -74,7 +74,14 @@ def write_letters_chunk(
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     written: list[tuple[int, str, str, str] | tuple[int, BaseException]] = []
     with unit_of_work(settings.db_url) as session:
-        done = set(session.scalars(select(RefusalLetter.application_pk)))
+        # Only this chunk's letters: the table grows every night, the chunk does not.
+        done = set(
+            session.scalars(
+                select(RefusalLetter.application_pk).where(
+                    RefusalLetter.application_pk.between(chunk.first_pk, chunk.last_pk)
+                )
+            )
+        )
         for app in chunk_applications(session, chunk, ApplicationState.PHOTO_REJECTED):
             if app.id in done:
                 continue
