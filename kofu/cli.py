@@ -74,6 +74,8 @@ def residents_import(
 
     settings = _settings()
     key = load_secret_key(settings)
+    # The file and its header are checked here; the rows are parsed as they stream into
+    # the one write transaction below, so a bad row anywhere rolls the whole import back.
     rows = read_register(file, key)
     _ready_db(settings)
     with unit_of_work(settings.db_url, write=True) as session:

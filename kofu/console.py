@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
+
 from rich.table import Table
 
 
@@ -14,4 +17,34 @@ def summary_table(summary: dict) -> Table:
     table.add_row("rejected lines", str(summary["rejected_lines"]))
     table.add_row("review queue (open)", str(summary["review_queue"]))
     table.add_row("failure queue (open)", str(summary["failure_queue"]))
+    return table
+
+
+MATCH_KINDS = {
+    "individual-number": "matched by individual number and birth date",
+    "exact": "matched by exact name, birth date and address",
+    "scored": "matched by score (a clear winner)",
+    "review": "sent to a person (needs_review)",
+    "no-match": "not in the register (no_match)",
+    "ineligible": "found, but moved out, deceased or removed",
+}
+
+
+def matching_table(decisions: Iterable[dict]) -> Table:
+    """How the matching stage decided: each tier's matches, reviews, no-matches, ineligible."""
+    counts: Counter[str] = Counter()
+    for d in decisions:
+        if d["state"] == "ineligible":
+            counts["ineligible"] += 1
+        elif d["method"]:
+            counts[d["method"]] += 1
+        elif d["state"] == "no_match":
+            counts["no-match"] += 1
+        elif d["state"] == "needs_review" and d["review_stage"] == "matching":
+            counts["review"] += 1
+    table = Table(title="matching")
+    table.add_column("decision")
+    table.add_column("applications", justify="right")
+    for kind, label in MATCH_KINDS.items():
+        table.add_row(label, str(counts[kind]))
     return table

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from kofu.console import summary_table
+from kofu.console import matching_table, summary_table
 from kofu.settings import Settings
 
 DEMO_SEED = 20261126
@@ -39,7 +39,7 @@ def run_demo(
     from kofu.secret import load_secret_key
     from models import AuditEvent
     from tasks.register import read_register, upsert_residents
-    from tasks.reports import export_outcomes
+    from tasks.reports import export_outcomes, match_methods
 
     today = datetime.now(UTC).astimezone(JST).date()
     demo_dir = settings.data_dir / "demo"
@@ -82,6 +82,7 @@ def run_demo(
 
     with unit_of_work(settings.db_url) as session:
         outcomes = {o["application_id"]: o for o in export_outcomes(session, truth.folder.name)}
+        methods = match_methods(session, truth.folder.name)
     agree = Counter()
     for expected in truth.outcomes:
         got = outcomes.get(expected.application_id)
@@ -91,12 +92,14 @@ def run_demo(
             got
             and got["state"] == expected.expected_state
             and all(r in got["reasons"] for r in expected.reasons)
+            and methods[expected.application_id]["method"] == expected.match_method
         ):
             agree["as expected"] += 1
         else:
             agree["differs"] += 1
 
     console.print(summary_table(summary))
+    console.print(matching_table(methods.values()))
     console.print(
         f"outcomes that match the generator's expectation: "
         f"{agree['as expected']}/{len(truth.outcomes)}"

@@ -35,10 +35,13 @@ STATUS_SHARES = {"moved_out": 0.04, "deceased": 0.04, "removed": 0.02}  # the re
 NO_NUMBER_SHARE = 0.05
 
 KIND_SHARES = {
-    "good": 0.73,
+    "good": 0.71,
     "no-number-good": 0.05,
-    # Applied from an address the register no longer has (an old one, or a typing slip),
-    # without a number: the name and birth date agree, so a person must decide.
+    # Without a number, and with a slip in the house number (2番3号 typed 2番4号): the name,
+    # reading, birth date, sex and postal code all agree, so the scored tier matches alone.
+    "address-typo": 0.02,
+    # Without a number, and with a slip in one digit of the birth date: the name and address
+    # agree, but a person must decide.
     "needs-review": 0.02,
     "bad-photo": 0.07,
     "unknown": 0.05,
@@ -97,6 +100,8 @@ class ExpectedOutcome:
     expected_state: str  # an application state, or "rejected-line"
     reasons: tuple[str, ...]
     resident_code: str | None  # the register row the line was derived from, if any
+    # How matching should find the resident: "individual-number", "exact" or "scored".
+    match_method: str | None = None
 
 
 @dataclass(frozen=True)
@@ -236,7 +241,7 @@ def generate_delivery(
         app_id = _application_id(rng, ids)
         record = _record(rng, app_id, evening + timedelta(seconds=second), row, kind)
         photo = photos / f"{app_id}.jpg"
-        state, reasons, line = "notice_generated", (), None
+        state, reasons, line, method = "notice_generated", (), None, None
         if kind == "bad-photo":
             problem = BAD_PHOTOS[turn[kind] % len(BAD_PHOTOS)]
             state, reasons = "photo_rejected", _write_bad_photo(photo_maker, photo, problem)
@@ -265,6 +270,14 @@ def generate_delivery(
                 state, reasons = "needs_review", ("partial-match",)
             elif kind in INELIGIBLE:
                 state, reasons = "ineligible", (kind,)
+            if state in ("notice_generated", "ineligible"):
+                method = (
+                    "scored"
+                    if kind == "address-typo"
+                    else "individual-number"
+                    if "individual_number" in record
+                    else "exact"
+                )
         turn[kind] += 1
         line = json.dumps(record, ensure_ascii=False) if line is None else line
         number = record.get("individual_number")
@@ -272,7 +285,7 @@ def generate_delivery(
             numbers.append(number)
         lines.append(line)
         code = row.resident_code or None  # a stranger has none
-        outcomes.append(ExpectedOutcome(app_id, kind, state, tuple(reasons), code))
+        outcomes.append(ExpectedOutcome(app_id, kind, state, tuple(reasons), code, method))
     (folder / "applications.jsonl").write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
     return DeliveryTruth(folder=folder, outcomes=outcomes, individual_numbers=numbers)
 
@@ -296,7 +309,7 @@ def _record(
     }
     # About one application in ten comes without a number: all "no-number-good" ones, and
     # half of those that fail before matching.
-    omit_number = kind in ("no-number-good", "needs-review") or (
+    omit_number = kind in ("no-number-good", "address-typo", "needs-review") or (
         kind in ("bad-photo", "malformed") and rng.random() < 0.5
     )
     if row.individual_number and not omit_number:
@@ -308,14 +321,17 @@ def _record(
             family_kana, given_kana = jaconv.kata2hira(family_kana), jaconv.kata2hira(given_kana)
         if rng.random() < 0.15:
             address = address.translate(_FULL_WIDTH_DIGITS)
-    if kind == "needs-review":
+    birth_date = row.birth_date
+    if kind == "address-typo":
         address = _other_house_number(address)
+    if kind == "needs-review":
+        birth_date = _one_digit_slip(birth_date)
     record.update(
         family_name=row.family_name,
         given_name=row.given_name,
         family_name_kana=family_kana,
         given_name_kana=given_kana,
-        birth_date=row.birth_date.isoformat(),
+        birth_date=birth_date.isoformat(),
         sex=row.sex,
         postal_code=row.postal_code,
         address=address,
@@ -325,11 +341,26 @@ def _record(
 
 
 def _other_house_number(address: str) -> str:
-    """The same street with another 号 (house number): 中央1丁目2番3号 -> 中央1丁目2番4号."""
+    """The same street with another 号 (house number): 中央1丁目2番3号 -> 中央1丁目2番4号.
+    Every demo address has one (``demo_names.AddressBook``)."""
     match = re.search(r"(\d+)号", address)
     if match is None:
-        return address + "別棟"
+        raise ValueError("a demo address without a house number")
     return address[: match.start(1)] + str(int(match.group(1)) + 1) + address[match.end(1) :]
+
+
+def _one_digit_slip(birth: date) -> date:
+    """The same birth date with one digit of the day typed wrong: 12 -> 13, 19 -> 18, 30 -> 31."""
+    day = f"{birth.day:02d}"
+    for position in (1, 0):
+        for step in (1, -1):
+            digit = int(day[position]) + step
+            typed = int(day[:position] + str(digit) + day[position + 1 :]) if 0 <= digit <= 9 else 0
+            try:
+                return birth.replace(day=typed)
+            except ValueError:  # day 0, or past the month's end
+                continue
+    raise ValueError(f"no one-digit slip for {birth}")
 
 
 class _Pools:
@@ -361,7 +392,7 @@ class _Pools:
     def take(self, kind: str) -> RegisterRow | None:
         if kind == "unknown":
             return self._stranger()
-        if kind in ("no-number-good", "needs-review"):
+        if kind in ("no-number-good", "address-typo", "needs-review"):
             pool = self.unique_residents
         else:
             pool = self.by_status[INELIGIBLE.get(kind, "resident")]

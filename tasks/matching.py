@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from prefect import task
-from sqlalchemy import or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from kofu.db import unit_of_work
@@ -42,6 +43,33 @@ STATUS_REASONS = {
 MAX_CANDIDATES = 500
 
 
+@lru_cache(maxsize=100_000)
+def _part_keys(name: str, reading: str) -> tuple[str, str, str, str]:
+    """One name part's keys: exact name, folded name, exact reading, folded reading. Name parts
+    repeat across a register (a household, a common surname), so each is normalised once."""
+    return (
+        name_key_exact(name, ""),
+        name_key(name, ""),
+        kana_key_exact(reading, ""),
+        kana_key(reading, ""),
+    )
+
+
+def _name_keys(family: str, given: str, family_kana: str, given_kana: str) -> dict[str, str]:
+    f_exact, f, fr_exact, fr = _part_keys(family, family_kana)
+    g_exact, g, gr_exact, gr = _part_keys(given, given_kana)
+    return {
+        "family_exact": f_exact,
+        "family": f,
+        "given_exact": g_exact,
+        "given": g,
+        "family_reading_exact": fr_exact,
+        "family_reading": fr,
+        "given_reading_exact": gr_exact,
+        "given_reading": gr,
+    }
+
+
 def person_keys(
     family: str,
     given: str,
@@ -53,14 +81,7 @@ def person_keys(
     address: str,
 ) -> PersonKeys:
     return PersonKeys(
-        family_exact=name_key_exact(family, ""),
-        family=name_key(family, ""),
-        given_exact=name_key_exact("", given),
-        given=name_key("", given),
-        family_reading_exact=kana_key_exact(family_kana, ""),
-        family_reading=kana_key(family_kana, ""),
-        given_reading_exact=kana_key_exact("", given_kana),
-        given_reading=kana_key("", given_kana),
+        **_name_keys(family, given, family_kana, given_kana),
         birth_date=birth_date,
         sex=sex,
         postal_code=postal_code,
@@ -206,42 +227,73 @@ def applicant_of(app: Application) -> Applicant:
 def find_candidates(
     session: Session, applicant: Applicant
 ) -> tuple[list[Candidate], list[Candidate]]:
-    """By number, and by the blocking keys: the same birth date, or the same folded name or
-    reading (which catches a typo in the birth date). All three are indexed, so the cost per
-    applicant does not grow with the register."""
-    by_number: list[Resident] = []
+    """By number, and by the blocking keys. Each key is indexed, so the cost per applicant does
+    not grow with the register. Any one key in common makes a resident a candidate:
+    - the birth date;
+    - the folded name or the folded reading, either way round (a typo in the birth date);
+    - the street (a household: name and birth date both typed wrong);
+    - the postal code with the family reading, or with the given reading.
+    Each key brings at most ``MAX_CANDIDATES``, the strongest keys first."""
+    by_number: list[Candidate] = []
     if applicant.number_hmac:
-        by_number = list(
-            session.scalars(
-                select(Resident).where(Resident.individual_number_hmac == applicant.number_hmac)
-            )
+        by_number = _load(session, Resident.individual_number_hmac == applicant.number_hmac)
+    k = applicant.keys
+    blocks = [
+        Resident.birth_date == k.birth_date,
+        Resident.name_key.in_({k.family + k.given, k.given + k.family}),
+        Resident.kana_key.in_(
+            {k.family_reading + k.given_reading, k.given_reading + k.family_reading}
+        ),
+    ]
+    if k.street:
+        blocks.append(Resident.address_key == k.street)
+    if k.postal_code:
+        for column, reading in (
+            (Resident.family_kana_key, k.family_reading),
+            (Resident.given_kana_key, k.given_reading),
+        ):
+            if reading:
+                blocks.append(and_(Resident.postal_code == k.postal_code, column == reading))
+    ids: dict[int, None] = {}
+    for block in blocks:
+        ids.update(
+            dict.fromkeys(session.scalars(select(Resident.id).where(block).limit(MAX_CANDIDATES)))
         )
-    blocked = session.scalars(
-        select(Resident)
-        .where(
-            or_(
-                Resident.birth_date == applicant.keys.birth_date,
-                Resident.name_key == applicant.name_key,
-                Resident.kana_key == applicant.kana_key,
-            )
-        )
-        .limit(MAX_CANDIDATES)
-    )
-    return [_candidate(r) for r in by_number], [_candidate(r) for r in blocked]
+    return by_number, _load(session, Resident.id.in_(ids)) if ids else []
 
 
-def _candidate(r: Resident) -> Candidate:
-    keys = person_keys(
-        r.family_name,
-        r.given_name,
-        r.family_name_kana,
-        r.given_name_kana,
-        r.birth_date,
-        r.sex,
-        r.postal_code,
-        r.address,
-    )
-    return Candidate(r.id, r.resident_code, r.status, keys)
+_CANDIDATE_COLUMNS = (
+    Resident.id,
+    Resident.resident_code,
+    Resident.status,
+    Resident.family_name,
+    Resident.given_name,
+    Resident.family_name_kana,
+    Resident.given_name_kana,
+    Resident.birth_date,
+    Resident.sex,
+    Resident.postal_code,
+    Resident.address_key,
+)
+
+
+def _load(session: Session, where) -> list[Candidate]:
+    rows = session.execute(select(*_CANDIDATE_COLUMNS).where(where).order_by(Resident.id))
+    return [
+        Candidate(
+            r.id,
+            r.resident_code,
+            r.status,
+            PersonKeys(
+                **_name_keys(r.family_name, r.given_name, r.family_name_kana, r.given_name_kana),
+                birth_date=r.birth_date,
+                sex=r.sex,
+                postal_code=r.postal_code,
+                street=r.address_key,  # address_key(address), stored at import
+            ),
+        )
+        for r in rows
+    ]
 
 
 def match_chunk(

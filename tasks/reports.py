@@ -98,3 +98,27 @@ def export_outcomes(session: Session, batch_id: str) -> list[dict]:
             item["notice_pdf"] = pdf
         out.append(item)
     return out
+
+
+def match_methods(session: Session, batch_id: str) -> dict[str, dict[str, str | None]]:
+    """By application id: its state, the matching tier that found its resident, if any
+    ("individual-number", "exact", "scored"), and the stage of its open review, if any."""
+    review_stage = (
+        select(ReviewItem.stage)
+        .where(ReviewItem.application_pk == Application.id, ReviewItem.status == ReviewStatus.OPEN)
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            Application.application_id, Application.state, Application.match_method, review_stage
+        ).where(Application.batch_id == batch_id)
+    )
+    return {
+        app_id: {
+            "state": state.value,
+            "method": method,
+            "review_stage": stage.value if stage else None,
+        }
+        for app_id, state, method, stage in rows
+    }

@@ -12,7 +12,7 @@ birth date leaves a candidate above the match threshold: such cases always reach
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import IntEnum
 
@@ -24,6 +24,8 @@ class Level(IntEnum):
     SIMILAR = 1
     VARIANT = 2
     EXACT = 3
+    # Either side left the field empty: no evidence either way, so it weighs nothing.
+    MISSING = 4
 
 
 LEVEL_NAMES = {
@@ -31,12 +33,14 @@ LEVEL_NAMES = {
     Level.VARIANT: "variant",
     Level.SIMILAR: "similar",
     Level.DIFFERENT: "different",
+    Level.MISSING: "missing",
 }
 
 
 @dataclass(frozen=True)
 class PersonKeys:
-    """What the scorer compares; made by the normalisers from an application or a resident."""
+    """What the scorer compares; made by the normalisers from an application or a resident.
+    An empty string or None is a missing value."""
 
     family_exact: str
     family: str  # variant-folded (髙 -> 高)
@@ -46,7 +50,7 @@ class PersonKeys:
     family_reading: str  # folded spellings (タロー -> タロウ)
     given_reading_exact: str
     given_reading: str
-    birth_date: date
+    birth_date: date | None
     sex: str | None
     postal_code: str | None
     street: str
@@ -58,9 +62,10 @@ class FieldWeights:
     variant: float
     similar: float
     different: float
+    missing: float = 0.0
 
     def of(self, level: Level) -> float:
-        return (self.different, self.similar, self.variant, self.exact)[level]
+        return (self.different, self.similar, self.variant, self.exact, self.missing)[level]
 
 
 def _default_weights() -> dict[str, FieldWeights]:
@@ -74,9 +79,11 @@ def _default_weights() -> dict[str, FieldWeights]:
         "family_reading": FieldWeights(4.0, 3.5, 1.0, -3.0),
         "given_reading": FieldWeights(4.0, 3.5, 1.0, -4.0),
         "birth_date": FieldWeights(9.0, 9.0, 1.0, -10.0),
-        # A near-miss street (another house number) may be a typo or a move next door:
-        # either way a person looks, so "similar" costs almost as much as "different".
-        "street": FieldWeights(5.0, 5.0, -3.0, -8.0),
+        # A near-miss street (a typo, another house number) keeps a candidate whose name,
+        # reading, birth date, sex and postal code all agree just above the match threshold:
+        # the notice goes to the register's address either way. With anything else off too,
+        # a person looks.
+        "street": FieldWeights(5.0, 5.0, 1.0, -8.0),
         "postal_code": FieldWeights(2.0, 2.0, 2.0, -1.0),
         "sex": FieldWeights(1.0, 1.0, 1.0, -4.0),
     }
@@ -98,16 +105,20 @@ class ScoringRules:
 
 
 def _text_level(exact_a: str, exact_b: str, folded_a: str, folded_b: str, similar: float) -> Level:
+    if not folded_a or not folded_b:
+        return Level.MISSING
     if exact_a == exact_b:
         return Level.EXACT
     if folded_a == folded_b:
         return Level.VARIANT
-    if folded_a and folded_b and JaroWinkler.similarity(folded_a, folded_b) >= similar:
+    if JaroWinkler.similarity(folded_a, folded_b) >= similar:
         return Level.SIMILAR
     return Level.DIFFERENT
 
 
-def _date_level(a: date, b: date) -> Level:
+def _date_level(a: date | None, b: date | None) -> Level:
+    if a is None or b is None:
+        return Level.MISSING
     if a == b:
         return Level.EXACT
     ta, tb = a.strftime("%Y%m%d"), b.strftime("%Y%m%d")
@@ -116,16 +127,44 @@ def _date_level(a: date, b: date) -> Level:
     return Level.SIMILAR if one_digit or day_month_swapped else Level.DIFFERENT
 
 
-def compare(a: PersonKeys, b: PersonKeys, rules: ScoringRules) -> dict[str, Level]:
-    street = (
-        Level.EXACT
-        if a.street == b.street
-        else Level.SIMILAR
-        if a.street
-        and b.street
-        and JaroWinkler.similarity(a.street, b.street) >= rules.similar_street
-        else Level.DIFFERENT
+def _equal_level(a: str | None, b: str | None) -> Level:
+    if not a or not b:
+        return Level.MISSING
+    return Level.EXACT if a == b else Level.DIFFERENT
+
+
+_NAME_FIELDS = ("family", "given", "family_reading", "given_reading")
+
+
+def _swapped(k: PersonKeys) -> PersonKeys:
+    return replace(
+        k,
+        family_exact=k.given_exact,
+        family=k.given,
+        given_exact=k.family_exact,
+        given=k.family,
+        family_reading_exact=k.given_reading_exact,
+        family_reading=k.given_reading,
+        given_reading_exact=k.family_reading_exact,
+        given_reading=k.family_reading,
     )
+
+
+def compare(a: PersonKeys, b: PersonKeys, rules: ScoringRules) -> dict[str, Level]:
+    """Each field's agreement level. A family and given name written in each other's field
+    (a foreign resident's name order, a form filled in the wrong way round) is the same name
+    written another way: its parts compare as at most "variant"."""
+    if a.family and a.family != b.family and a.family == b.given and a.given == b.family:
+        levels = _compare(a, _swapped(b), rules)
+        for name in _NAME_FIELDS:
+            if levels[name] == Level.EXACT:
+                levels[name] = Level.VARIANT
+        return levels
+    return _compare(a, b, rules)
+
+
+def _compare(a: PersonKeys, b: PersonKeys, rules: ScoringRules) -> dict[str, Level]:
+    street = _text_level(a.street, b.street, a.street, b.street, rules.similar_street)
     return {
         "family": _text_level(
             a.family_exact, b.family_exact, a.family, b.family, rules.similar_name
@@ -147,8 +186,8 @@ def compare(a: PersonKeys, b: PersonKeys, rules: ScoringRules) -> dict[str, Leve
         ),
         "birth_date": _date_level(a.birth_date, b.birth_date),
         "street": street,
-        "postal_code": Level.EXACT if a.postal_code == b.postal_code else Level.DIFFERENT,
-        "sex": Level.EXACT if a.sex == b.sex else Level.DIFFERENT,
+        "postal_code": _equal_level(a.postal_code, b.postal_code),
+        "sex": _equal_level(a.sex, b.sex),
     }
 
 

@@ -75,3 +75,29 @@ def test_status_on_an_empty_database(tmp_path):
     import json
 
     assert json.loads(result.stdout)["applications"] == 0
+
+
+def test_a_bad_register_row_imports_nothing_and_gets_one_line(tmp_path):
+    import sqlite3
+    from contextlib import closing
+
+    from tests.test_register import register_rows, write_csv
+
+    env = {"KOFU_SECRET_KEY": TEST_KEY}
+    rows = register_rows(3)
+    good = kofu(
+        "residents", "import", str(write_csv(tmp_path / "1.csv", rows)), env=env, tmp_path=tmp_path
+    )
+    assert good.returncode == 0, good.stderr
+    assert "3 added, 0 updated" in good.stdout
+    # The rows stream into the open transaction; the bad last one must roll it all back.
+    changed = [{**row, "given_name": "次郎"} for row in rows]
+    bad = write_csv(tmp_path / "2.csv", [*changed, {**rows[0], "resident_code": "1"}])
+    result = kofu("residents", "import", str(bad), env=env, tmp_path=tmp_path)
+    assert_one_line_error(result, "register line 5: resident_code must be 11 digits")
+    with closing(sqlite3.connect(tmp_path / "var" / "kofu.sqlite3")) as db:
+        names = db.execute("SELECT given_name FROM residents").fetchall()
+        imports = db.execute(
+            "SELECT count(*) FROM audit_trail WHERE action = 'residents-import'"
+        ).fetchone()[0]
+    assert names == [("太郎",)] * 3 and imports == 1

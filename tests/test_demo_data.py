@@ -67,6 +67,7 @@ LINE_FIELDS = {
 EXPECTED_STATE = {
     "good": "notice_generated",
     "no-number-good": "notice_generated",
+    "address-typo": "notice_generated",
     "needs-review": "needs_review",
     "bad-photo": "photo_rejected",
     "unknown": "no_match",
@@ -245,16 +246,28 @@ def test_applicants_agree_with_their_register_rows(demo, lines):
         if outcome.kind in ("malformed", "bad-photo"):
             continue
         row = by_code[outcome.resident_code]
-        for field in ("family_name", "given_name", "birth_date", "sex", "postal_code"):
+        for field in ("family_name", "given_name", "sex", "postal_code"):
             assert parsed[field] == row[field]
         kana = jaconv.hira2kata(parsed["family_name_kana"] + parsed["given_name_kana"])
         assert kana == row["family_name_kana"] + row["given_name_kana"]
         if outcome.kind == "needs-review":
-            # Same person, another house number, no individual number: a person decides.
+            # Same person, one digit of the birth day wrong, no number: a person decides.
+            assert "individual_number" not in parsed and parsed["address"] == row["address"]
+            typed, registered = parsed["birth_date"], row["birth_date"]
+            assert sum(a != b for a, b in zip(typed, registered, strict=True)) == 1
+            assert typed[:8] == registered[:8]
+            assert outcome.reasons == ("partial-match",) and outcome.match_method is None
+            continue
+        assert parsed["birth_date"] == row["birth_date"]
+        if outcome.kind == "address-typo":
+            # Same person, another house number, no number: the scored tier matches alone.
             assert "individual_number" not in parsed and parsed["address"] != row["address"]
-            assert outcome.reasons == ("partial-match",)
+            assert ADDRESS.fullmatch(parsed["address"])
+            assert outcome.reasons == () and outcome.match_method == "scored"
             continue
         assert unicodedata.normalize("NFKC", parsed["address"]) == row["address"]
+        method = "individual-number" if parsed.get("individual_number") else "exact"
+        assert outcome.match_method == method
         if outcome.kind == "no-number-good":
             assert "individual_number" not in parsed
             assert parsed["address"] == row["address"]

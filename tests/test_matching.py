@@ -91,10 +91,22 @@ def test_two_exact_candidates_are_not_guessed_between():
     assert d.state == S.NEEDS_REVIEW and d.reasons == ("several-candidates",)
 
 
-def test_same_person_other_address_is_uncertain():
+def test_a_slip_in_the_house_number_with_all_else_agreeing_is_a_scored_match():
     d = decide(applicant(number=None, address="見本市中央1丁目2番4号"), candidates=[resident()])
+    assert (d.state, d.method, d.resident_id) == (S.MATCHED, "scored", 1)
+    assert d.evidence["candidates"][0]["fields"]["street"] == "similar"
+
+
+def test_same_person_other_address_is_uncertain():
+    d = decide(applicant(number=None, address="見本市北町9丁目9番9号"), candidates=[resident()])
     assert d.state == S.NEEDS_REVIEW and d.reasons == ("partial-match",)
-    assert d.evidence["candidates"][0]["fields"]["street"] in ("similar", "different")
+    assert d.evidence["candidates"][0]["fields"]["street"] == "different"
+
+
+def test_a_slip_in_the_birth_date_without_the_number_goes_to_a_person():
+    d = decide(applicant(number=None, birth=date(1980, 4, 2)), candidates=[resident()])
+    assert d.state == S.NEEDS_REVIEW and d.reasons == ("partial-match",)
+    assert d.evidence["candidates"][0]["fields"]["birth_date"] == "similar"
 
 
 def test_nobody_found_is_no_match():

@@ -1,10 +1,13 @@
+import random
+
 import pytest
 from sqlalchemy import select
 
 from kofu.db import unit_of_work
 from kofu.errors import UserError
 from models import Resident
-from tasks.register import REGISTER_COLUMNS, read_register, upsert_residents
+from tasks.register import REGISTER_COLUMNS, RegisterRowError, read_register, upsert_residents
+from tests.helpers import valid_number
 
 KEY = b"k" * 32
 ROW = {
@@ -54,7 +57,7 @@ def test_a_bad_row_imports_nothing_and_names_the_line_not_the_data(kofu_env, tmp
     bad = {**ROW, "resident_code": "12345678903", "individual_number": "983205673215"}
     path = write_csv(tmp_path / "r.csv", [ROW, bad])
     with pytest.raises(UserError) as err:
-        read_register(path, KEY)
+        list(read_register(path, KEY))
     assert "line 3" in str(err.value) and "983205673215" not in str(err.value)
 
 
@@ -63,3 +66,104 @@ def test_missing_columns_are_named(tmp_path):
     path.write_text("resident_code,family_name\n1,x\n", encoding="utf-8")
     with pytest.raises(UserError, match="missing column"):
         read_register(path, KEY)
+
+
+def register_rows(n: int, start: int = 0) -> list[dict]:
+    """n valid, distinct register rows (resident codes start, start + 1, ...)."""
+    rng = random.Random(start)
+    return [
+        {
+            **ROW,
+            "resident_code": f"{i:011d}",
+            "individual_number": valid_number(rng),
+            "birth_date": f"19{50 + i % 50}-0{1 + i % 9}-1{i % 10}",
+            "address": f"見本市中央{1 + i % 9}丁目{i % 50 + 1}番{i % 20 + 1}号",
+        }
+        for i in range(start, start + n)
+    ]
+
+
+def import_file(url, path) -> tuple[int, int]:
+    """As ``kofu residents import`` does: stream the rows in, commit once at the end."""
+    with unit_of_work(url, write=True) as session:
+        result = upsert_residents(session, read_register(path, KEY))
+        session.commit()
+    return result.inserted, result.updated
+
+
+def table(url) -> list[tuple]:
+    with unit_of_work(url) as session:
+        return [tuple(r) for r in session.execute(select(Resident.__table__).order_by("id"))]
+
+
+def by_code(url) -> dict[str, Resident]:
+    with unit_of_work(url) as session:
+        return {r.resident_code: r for r in session.scalars(select(Resident))}
+
+
+def test_a_reimport_writes_changed_rows_and_counts_new_and_existing(kofu_env, tmp_path):
+    first = register_rows(3)
+    assert import_file(kofu_env.db_url, write_csv(tmp_path / "1.csv", first)) == (3, 0)
+    before = by_code(kofu_env.db_url)
+    moved = {**first[1], "address": "見本市北町9丁目8番7号", "status": "moved_out"}
+    moved["status_date"] = "2026-10-01"
+    numbered = {**first[2], "individual_number": ""}
+    second = [first[0], moved, numbered, *register_rows(2, start=10)]
+    assert import_file(kofu_env.db_url, write_csv(tmp_path / "2.csv", second)) == (2, 3)
+
+    after = by_code(kofu_env.db_url)
+    assert len(after) == 5
+    assert after[first[0]["resident_code"]].address == first[0]["address"]
+    changed = after[moved["resident_code"]]
+    assert (changed.address, changed.address_key) == ("見本市北町9丁目8番7号", "北町9-8-7")
+    assert changed.status.value == "moved_out" and str(changed.status_date) == "2026-10-01"
+    assert before[numbered["resident_code"]].individual_number_hmac is not None
+    assert after[numbered["resident_code"]].individual_number_hmac is None
+    # Updated in place: same primary keys, so applications keep pointing at their resident.
+    assert all(after[code].id == r.id for code, r in before.items())
+
+
+def test_updated_at_moves_only_for_rows_that_changed(kofu_env, tmp_path):
+    rows = register_rows(2)
+    import_file(kofu_env.db_url, write_csv(tmp_path / "1.csv", rows))
+    before = by_code(kofu_env.db_url)
+    changed = {**rows[1], "given_name": "次郎"}
+    import_file(kofu_env.db_url, write_csv(tmp_path / "2.csv", [rows[0], changed]))
+    after = by_code(kofu_env.db_url)
+    same, moved = rows[0]["resident_code"], rows[1]["resident_code"]
+    assert after[same].updated_at == before[same].updated_at
+    assert after[moved].updated_at > before[moved].updated_at
+    assert after[moved].given_name == "次郎"
+
+
+def test_a_bad_row_late_in_a_big_file_leaves_the_register_as_it_was(kofu_env, tmp_path):
+    # More rows than one slice, so earlier slices are written before the bad row is read.
+    rows = register_rows(12_000)
+    import_file(kofu_env.db_url, write_csv(tmp_path / "1.csv", rows))
+    before = table(kofu_env.db_url)
+    changed = [{**row, "given_name": "次郎"} for row in rows]
+    bad = {**ROW, "resident_code": "99999999999", "postal_code": "9990011"}
+    path = write_csv(tmp_path / "2.csv", [*changed, *register_rows(3_000, start=20_000), bad])
+    with pytest.raises(RegisterRowError, match="register line 15002: postal_code"):
+        import_file(kofu_env.db_url, path)
+    assert table(kofu_env.db_url) == before
+
+
+def test_a_resident_code_twice_imports_nothing(kofu_env, tmp_path):
+    rows = register_rows(6_000)
+    path = write_csv(tmp_path / "r.csv", [*rows, {**rows[0], "given_name": "次郎"}])
+    with pytest.raises(RegisterRowError, match="register line 6002: resident_code appears"):
+        import_file(kofu_env.db_url, path)
+    assert table(kofu_env.db_url) == []
+
+
+def test_file_errors_keep_their_one_line_messages(tmp_path):
+    # A missing file fails at once, so the CLI stops before it opens the database.
+    with pytest.raises(UserError, match="register file not found"):
+        read_register(tmp_path / "nope.csv", KEY)
+    # Bad bytes far into the file surface while the rows stream, with the same message.
+    path = write_csv(tmp_path / "r.csv", register_rows(1_000))
+    path.write_bytes(path.read_bytes() + b"\xff\xfe\n")
+    rows = read_register(path, KEY)
+    with pytest.raises(UserError, match="not UTF-8 text"):
+        list(rows)

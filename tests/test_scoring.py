@@ -3,7 +3,16 @@
 from dataclasses import replace
 from datetime import date
 
-from tasks.scoring import Level, PersonKeys, ScoringRules, Verdict, compare, rank, verdict
+from tasks.scoring import (
+    Level,
+    PersonKeys,
+    ScoringRules,
+    Verdict,
+    compare,
+    rank,
+    score,
+    verdict,
+)
 
 RULES = ScoringRules()
 TARO = PersonKeys(
@@ -106,7 +115,41 @@ def test_a_similar_name_alone_never_reaches_the_match_threshold():
     assert decide(shota, shotaro) == Verdict.REVIEW
 
 
-def test_a_near_miss_street_goes_to_a_person():
-    next_door = replace(TARO, street="中央1-2-4")
-    assert compare(next_door, TARO, RULES)["street"] == Level.SIMILAR
-    assert decide(next_door, TARO) == Verdict.REVIEW
+def test_a_near_miss_street_matches_only_when_everything_else_agrees():
+    typo = replace(TARO, street="中央1-2-4")
+    assert compare(typo, TARO, RULES)["street"] == Level.SIMILAR
+    assert decide(typo, TARO) == Verdict.MATCH
+    assert decide(replace(typo, postal_code="999-0012"), TARO) == Verdict.REVIEW
+    assert decide(replace(typo, given_reading_exact="タロ", given_reading="タロ"), TARO) == (
+        Verdict.REVIEW
+    )
+
+
+def test_a_missing_field_weighs_nothing():
+    no_sex = replace(TARO, sex=None)
+    levels = compare(no_sex, TARO, RULES)
+    assert levels["sex"] == Level.MISSING
+    assert score(levels, RULES) == score(compare(TARO, TARO, RULES), RULES) - 1.0
+    no_birth = replace(TARO, birth_date=None)
+    assert compare(no_birth, TARO, RULES)["birth_date"] == Level.MISSING
+
+
+def test_family_and_given_written_the_wrong_way_round_compare_as_variants():
+    swapped = replace(
+        TARO,
+        family_exact="太郎",
+        family="太郎",
+        given_exact="佐藤",
+        given="佐藤",
+        family_reading_exact="タロウ",
+        family_reading="タロウ",
+        given_reading_exact="サトウ",
+        given_reading="サトウ",
+    )
+    levels = compare(swapped, TARO, RULES)
+    assert {levels[f] for f in ("family", "given", "family_reading", "given_reading")} == {
+        Level.VARIANT
+    }
+    assert decide(swapped, TARO) == Verdict.MATCH
+    # Swapped and a birth-date typo: a person decides.
+    assert decide(replace(swapped, birth_date=date(1980, 4, 11)), TARO) == Verdict.REVIEW
