@@ -342,13 +342,22 @@ def _draw_proxy(w: _Writer, top: float) -> float:
 
 
 def render_notice(content: NoticeContent, font_name: str) -> bytes:
-    c = content
+    """One notice as a one-page PDF of its own."""
     buf = io.BytesIO()
     # invariant=1: no creation timestamp or random ID, so re-rendering gives identical bytes.
     pdf = canvas.Canvas(buf, pagesize=A4, pageCompression=1, invariant=1, initialFontName=font_name)
-    pdf.setTitle(f"交付通知書 {c.notice_number}")  # no personal data in the metadata
-    pdf.setAuthor(c.municipality)
+    pdf.setTitle(f"交付通知書 {content.notice_number}")  # no personal data in the metadata
+    pdf.setAuthor(content.municipality)
     pdf.setCreator("kofu")
+    draw_notice(pdf, content, font_name)
+    pdf.save()
+    return buf.getvalue()
+
+
+def draw_notice(pdf: canvas.Canvas, content: NoticeContent, font_name: str) -> None:
+    """Draw one notice as the canvas's next page (ends with ``showPage``). A document of many
+    notices drawn on one canvas shares one font subset among them."""
+    c = content
     w = _Writer(pdf, font_name)
 
     _draw_address_block(w, c)
@@ -382,10 +391,7 @@ def render_notice(content: NoticeContent, font_name: str) -> bytes:
     if top > PAGE_HEIGHT - MARGIN_BOTTOM:
         # Only long counter data can push the page this far; fail rather than print off the page.
         raise ValueError(f"notice {c.notice_number}: content does not fit on one page")
-
     pdf.showPage()
-    pdf.save()
-    return buf.getvalue()
 
 
 def write_notice_pdf(content: NoticeContent, font_name: str, path: Path) -> None:
