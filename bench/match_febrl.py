@@ -20,8 +20,9 @@ configuration"). FEBRL fields are mapped onto ``PersonKeys``:
 - soc_sec_id plays the individual number: an identical one is tier 1's "number" (with the
   birth date it decides alone, as the number does).
 Blocking mirrors ``find_candidates`` (``_Linkage.BLOCKS``): the same birth date, full name or
-full phonetic key (either way round), street, or postcode with one part's phonetic key; plus
-the number. Each key brings at most ``MAX_CANDIDATES``.
+full phonetic key (either way round), or street; plus the number; and, before a no-match
+(``decide_widening``), the postcode with one part's phonetic key. Each key brings at most
+``MAX_CANDIDATES``.
 
 Splink runs its own FEBRL examples' settings (NameComparison, DateOfBirthComparison,
 DamerauLevenshtein on soc_sec_id and postcode, exact street number, term frequencies), u by
@@ -41,7 +42,7 @@ from datetime import date
 import jellyfish
 
 from models import ResidentStatus
-from tasks.matching import MAX_CANDIDATES, Applicant, Candidate, decide_match
+from tasks.matching import MAX_CANDIDATES, Applicant, Candidate, decide_widening
 from tasks.scoring import FieldWeights, Level, PersonKeys, ScoringRules, compare
 
 THRESHOLDS = (0.5, 0.99)
@@ -119,6 +120,8 @@ class _Linkage:
         ),
     }
 
+    WIDE = {"postal_family_reading", "postal_given_reading"}  # searched before a no-match
+
     def __init__(self, applications, register) -> None:
         self.register: list[Candidate] = []
         self.index = {name: defaultdict(list) for name in self.BLOCKS}
@@ -138,9 +141,13 @@ class _Linkage:
             self.bad_birth_dates += keys.birth_date is None
             self.applications.append((rec_id, Applicant(keys, _s(row.soc_sec_id) or None)))
 
-    def candidates(self, applicant: Applicant) -> tuple[list[Candidate], list[Candidate]]:
+    def candidates(
+        self, applicant: Applicant, wide: bool = False
+    ) -> tuple[list[Candidate], list[Candidate]]:
         found: dict[int, None] = {}
         for name, block in self.BLOCKS.items():
+            if name in self.WIDE and not wide:
+                continue
             for key in dict.fromkeys(block(applicant.keys)):
                 found.update(dict.fromkeys(self.index[name].get(key, [])[:MAX_CANDIDATES]))
         numbered = [self.register[i] for i in self.by_number.get(applicant.number_hmac or "", [])]
@@ -152,7 +159,7 @@ def run_kofu(linkage: _Linkage, rules: ScoringRules) -> dict:
     auto: set[tuple[str, str]] = set()
     review: set[tuple[str, str]] = set()
     for rec_id, applicant in linkage.applications:
-        decision = decide_match(applicant, *linkage.candidates(applicant), rules)
+        decision = decide_widening(applicant, linkage.candidates, rules)
         if decision.resident_id is not None:
             auto.add((rec_id, linkage.register[decision.resident_id].resident_code))
         elif decision.state.value == "needs_review" and decision.evidence.get("candidates"):

@@ -44,4 +44,6 @@ def prepare_prefect(settings: Settings) -> None:
     # No analytics from a machine that holds residents' data (and no network to send them).
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # The embedded server gets 20 s to start by default; a busy shared machine can take longer.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     install_log_mask()

@@ -11,12 +11,13 @@ The register status then decides eligibility: moved out, deceased or removed -> 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from prefect import task
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, bindparam, select, union
 from sqlalchemy.orm import Session
 
 from kofu.db import unit_of_work
@@ -224,42 +225,52 @@ def applicant_of(app: Application) -> Applicant:
     return Applicant(keys=keys, number_hmac=app.individual_number_hmac)
 
 
+def decide_widening(
+    applicant: Applicant,
+    find: Callable[..., tuple[list[Candidate], list[Candidate]]],
+    rules: ScoringRules,
+) -> MatchDecision:
+    """Decide on the main blocking keys; before saying "no match", look again with the wide
+    keys too (``find(applicant, wide=True)``). Only the few applicants nobody resembles pay
+    for the wide search."""
+    by_number, candidates = find(applicant)
+    decision = decide_match(applicant, by_number, candidates, rules)
+    if decision.state != S.NO_MATCH:
+        return decision
+    _, wider = find(applicant, wide=True)
+    if len(wider) == len(candidates):
+        return decision
+    return decide_match(applicant, by_number, wider, rules)
+
+
 def find_candidates(
-    session: Session, applicant: Applicant
+    session: Session, applicant: Applicant, wide: bool = False
 ) -> tuple[list[Candidate], list[Candidate]]:
     """By number, and by the blocking keys. Each key is indexed, so the cost per applicant does
     not grow with the register. Any one key in common makes a resident a candidate:
     - the birth date;
     - the folded name or the folded reading, either way round (a typo in the birth date);
     - the street (a household: name and birth date both typed wrong);
-    - the postal code with the family reading, or with the given reading.
-    Each key brings at most ``MAX_CANDIDATES``, the strongest keys first."""
+    - wide only: the postal code with the family reading, or with the given reading. A postal
+      area can hold thousands of residents, so these bring hundreds of candidates for a
+      common surname: they are searched only before a "no match" (``decide_widening``).
+    Each key brings at most ``MAX_CANDIDATES``."""
+    k = applicant.keys
     by_number: list[Candidate] = []
     if applicant.number_hmac:
-        by_number = _load(session, Resident.individual_number_hmac == applicant.number_hmac)
-    k = applicant.keys
-    blocks = [
-        Resident.birth_date == k.birth_date,
-        Resident.name_key.in_({k.family + k.given, k.given + k.family}),
-        Resident.kana_key.in_(
+        by_number = _load(session, _BY_NUMBER, {"number": applicant.number_hmac})
+    params = {
+        "birth": k.birth_date,
+        "names": sorted({k.family + k.given, k.given + k.family}),
+        "readings": sorted(
             {k.family_reading + k.given_reading, k.given_reading + k.family_reading}
         ),
-    ]
-    if k.street:
-        blocks.append(Resident.address_key == k.street)
-    if k.postal_code:
-        for column, reading in (
-            (Resident.family_kana_key, k.family_reading),
-            (Resident.given_kana_key, k.given_reading),
-        ):
-            if reading:
-                blocks.append(and_(Resident.postal_code == k.postal_code, column == reading))
-    ids: dict[int, None] = {}
-    for block in blocks:
-        ids.update(
-            dict.fromkeys(session.scalars(select(Resident.id).where(block).limit(MAX_CANDIDATES)))
-        )
-    return by_number, _load(session, Resident.id.in_(ids)) if ids else []
+        "street": k.street or None,  # NULL equals nothing
+        "postal": k.postal_code or None,
+        "family_reading": k.family_reading or None,
+        "given_reading": k.given_reading or None,
+    }
+    return by_number, _load(session, _WIDE if wide else _NARROW, params)
 
 
 _CANDIDATE_COLUMNS = (
@@ -277,8 +288,41 @@ _CANDIDATE_COLUMNS = (
 )
 
 
-def _load(session: Session, where) -> list[Candidate]:
-    rows = session.execute(select(*_CANDIDATE_COLUMNS).where(where).order_by(Resident.id))
+def _blocked(*keys) -> Select:
+    """Candidates sharing any one key, in one statement: the union of each key's first
+    ``MAX_CANDIDATES`` ids. Built once, so each applicant only binds its values."""
+    per_key = [select(Resident.id).where(key).limit(MAX_CANDIDATES).subquery() for key in keys]
+    ids = union(*(select(sq.c.id) for sq in per_key))
+    return select(*_CANDIDATE_COLUMNS).where(Resident.id.in_(ids)).order_by(Resident.id)
+
+
+_NARROW_KEYS = (
+    Resident.birth_date == bindparam("birth"),
+    Resident.name_key.in_(bindparam("names", expanding=True)),
+    Resident.kana_key.in_(bindparam("readings", expanding=True)),
+    Resident.address_key == bindparam("street"),
+)
+_WIDE_KEYS = (
+    and_(
+        Resident.postal_code == bindparam("postal"),
+        Resident.family_kana_key == bindparam("family_reading"),
+    ),
+    and_(
+        Resident.postal_code == bindparam("postal"),
+        Resident.given_kana_key == bindparam("given_reading"),
+    ),
+)
+_NARROW = _blocked(*_NARROW_KEYS)
+_WIDE = _blocked(*_NARROW_KEYS, *_WIDE_KEYS)
+_BY_NUMBER = (
+    select(*_CANDIDATE_COLUMNS)
+    .where(Resident.individual_number_hmac == bindparam("number"))
+    .order_by(Resident.id)
+)
+
+
+def _load(session: Session, statement: Select, params: dict) -> list[Candidate]:
+    rows = session.execute(statement, params)
     return [
         Candidate(
             r.id,
@@ -306,8 +350,8 @@ def match_chunk(
         for app in chunk_applications(session, chunk, S.PHOTO_OK):
             try:
                 applicant = applicant_of(app)
-                found = find_candidates(session, applicant)
-                decisions.append((app.id, decide_match(applicant, *found, rules)))
+                find = partial(find_candidates, session)
+                decisions.append((app.id, decide_widening(applicant, find, rules)))
             except Exception as exc:
                 decisions.append((app.id, exc))
     return with_db_retry(lambda: _record_decisions(db_url, chunk, decisions, now))

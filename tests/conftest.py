@@ -13,6 +13,8 @@ PREFECT_HOME = Path(tempfile.mkdtemp(prefix="kofu-test-prefect-"))
 os.environ["PREFECT_HOME"] = str(PREFECT_HOME)
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
+# The embedded server gets 20 s to start by default; shared CI machines can be slower.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.pop("PREFECT_API_URL", None)
 for name in ("KOFU_DATABASE_URL", "KOFU_SECRET_KEY_FILE", "KOFU_CONFIG"):
     os.environ.pop(name, None)
