@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo test sample lint format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -22,6 +22,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The sample notice in the README: an invented resident, the sample settings, the real renderer.
+sample: $(STAMP)
+	$(BIN)/python -m kofu.sample_notice docs/sample-notice.png
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

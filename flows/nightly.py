@@ -54,4 +54,4 @@ def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict:
         intake["already_known"],
     )
     counts = run_stages(settings, batch_id, today, now)
-    return publish_summary(settings, batch_id, {"intake": intake, **counts})
+    return publish_summary(settings, batch_id, {"intake": intake, **counts}, today)

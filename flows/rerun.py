@@ -31,5 +31,6 @@ def rerun_failed(batch_id: str) -> dict:
         if session.get(Batch, batch_id) is None:
             raise UserError(f"no batch {batch_id!r}: see `kofu status` for the batches")
     now = datetime.now(UTC)
-    counts = run_stages(settings, batch_id, now.astimezone(JST).date(), now)
-    return publish_summary(settings, batch_id, counts)
+    today = now.astimezone(JST).date()
+    counts = run_stages(settings, batch_id, today, now)
+    return publish_summary(settings, batch_id, counts, today)

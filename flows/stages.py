@@ -20,6 +20,7 @@ from tasks.notices import generate_notices_task, print_batch_task
 from tasks.photos import check_photos_task
 from tasks.queues import record_failure
 from tasks.reports import batch_summary
+from tasks.visit_windows import assign_visit_windows_task, counter_load, notices_without_window
 
 S = ApplicationState
 
@@ -50,10 +51,17 @@ def run_stages(settings: Settings, batch_id: str, issued_on: date, now: datetime
     ]
     totals: dict[str, dict[str, int]] = {}
     for stage, state, submit in stages:
+        if stage is Stage.NOTICES:
+            # Visit windows: one ordered pass over the whole batch before the notice chunks
+            # run side by side, so first come, first served holds across chunks.
+            totals["visits"] = _assign_visits(settings, batch_id, issued_on, now)
+            if totals["visits"].get("failed"):
+                totals[stage.value] = {}  # no notice without its window: the rerun draws them
+                continue
         with unit_of_work(settings.db_url) as session:
             chunks = plan_chunks(session, batch_id, state, size)
         totals[stage.value] = dict(_run_chunks(settings, stage, state, chunks, submit, now))
-    totals["print"] = print_batch_task(settings, batch_id)
+    totals["print"] = print_batch_task(settings, batch_id, issued_on)
     return totals
 
 
@@ -85,6 +93,33 @@ def _run_chunks(
     return counts
 
 
+def _assign_visits(settings: Settings, batch_id: str, issued_on: date, now: datetime) -> dict:
+    try:
+        counts = assign_visit_windows_task(settings, batch_id, issued_on)
+    except Exception as exc:
+        # Failed even after its retries: the batch's matched applications are queued at the
+        # notice stage (they stay matched) and get their window and notice on the rerun.
+        with unit_of_work(settings.db_url) as session:
+            chunks = plan_chunks(session, batch_id, S.MATCHED, settings.municipality.chunk_size)
+        failed = sum(
+            _queue_chunk_failure(settings, Stage.NOTICES, S.MATCHED, chunk, exc, now)
+            for chunk in chunks
+        )
+        get_run_logger().warning(
+            "visit windows failed (%s): %d application(s) queued for rerun",
+            type(exc).__name__,
+            failed,
+        )
+        return {"failed": failed}
+    if counts["no_window"]:
+        get_run_logger().warning(
+            "visit windows: %d application(s) got none before the pickup deadline;"
+            " their notices ask them to book by phone",
+            counts["no_window"],
+        )
+    return counts
+
+
 def _queue_chunk_failure(
     settings: Settings,
     stage: Stage,
@@ -104,20 +139,33 @@ def _queue_chunk_failure(
     return with_db_retry(record)
 
 
-def publish_summary(settings: Settings, batch_id: str, stage_counts: dict) -> dict:
-    """A table artifact of counts per state: counts and codes only, never personal data."""
+def publish_summary(
+    settings: Settings, batch_id: str, stage_counts: dict, issued_on: date | None = None
+) -> dict:
+    """Table artifacts of counts per state and of each counter's load per day from
+    ``issued_on``: counts and codes only, never personal data."""
     with unit_of_work(settings.db_url) as session:
         summary = batch_summary(session, batch_id)
+        summary["notices_without_window"] = notices_without_window(session, batch_id)
+        load = counter_load(session, settings.municipality, issued_on) if issued_on else []
     rows = [{"state": state, "count": n} for state, n in summary["states"].items()]
     rows += [
         {"state": "rejected lines", "count": summary["rejected_lines"]},
         {"state": "failure queue (open)", "count": summary["failure_queue"]},
         {"state": "review queue (open)", "count": summary["review_queue"]},
+        {"state": "notices without a visit window", "count": summary["notices_without_window"]},
     ]
     create_table_artifact(
         key="nightly-summary",
         table=rows,
         description=f"Applications per state for batch {batch_id}",
     )
+    if load:
+        create_table_artifact(
+            key="counter-load",
+            table=load,
+            description=f"Visit windows booked against capacity, per counter and open day,"
+            f" from {issued_on}",
+        )
     summary["this_run"] = stage_counts
     return summary

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kofu.errors import UserError
-from kofu.settings import Settings, get_settings
+from kofu.settings import Settings, get_settings, print_password
 
 app = typer.Typer(
     help="kofu (交付): nightly My Number Card issuance: intake, photos, matching, notices.",
@@ -103,6 +103,7 @@ def nightly(
     from kofu.secret import load_secret_key
 
     load_secret_key(settings)  # fail before starting a run, not inside it
+    print_password(settings)  # likewise for the print batches' encryption
     from flows.nightly import nightly as nightly_flow
 
     summary = nightly_flow(inbox=str(inbox) if inbox else None, batch_id=batch_id)
@@ -120,6 +121,7 @@ def rerun(batch_id: Annotated[str, typer.Option(help="The batch to rerun.")]) ->
     with unit_of_work(settings.db_url) as session:
         if session.get(Batch, batch_id) is None:
             fail(f"no batch {batch_id!r}: see `kofu status` for the batches")
+    print_password(settings)  # fail before starting a run, not inside it
     from flows.rerun import rerun_failed
 
     _print_summary(rerun_failed(batch_id=batch_id))

@@ -106,7 +106,7 @@ def run_demo(
     )
     console.print(f"notices:      {settings.notices_dir / summary['batch_id']}/")
     console.print(f"letters:      {settings.letters_dir / summary['batch_id']}/  (refused photos)")
-    printed = summary["this_run"].get("print", {}).get("pdf")
-    console.print(f"print batch:  {printed or '(nothing new to print)'}")
+    printed = summary["this_run"].get("print", {}).get("files") or ["(nothing new to print)"]
+    console.print(f"print batch:  {', '.join(printed)}")
     console.print("same counts:  kofu status --json --batch-id " + summary["batch_id"])
     return summary

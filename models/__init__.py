@@ -15,6 +15,7 @@ from models.states import (
     Stage,
     check_transition,
 )
+from models.visits import VisitWindow
 
 __all__ = [
     "Application",
@@ -34,5 +35,6 @@ __all__ = [
     "ReviewItem",
     "ReviewStatus",
     "Stage",
+    "VisitWindow",
     "check_transition",
 ]

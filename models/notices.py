@@ -32,6 +32,12 @@ class Notice(Base):
     pdf_path: Mapped[str] = mapped_column(Text)
     postal_code: Mapped[str] = mapped_column(String(8), index=True)
     pickup_deadline: Mapped[date] = mapped_column(Date)
+    # The print batch draws the notice again on one canvas with the other notices (one shared
+    # font subset instead of one per page). It rebuilds the content from the notice date and
+    # checks the rebuilt content against this fingerprint of what the notice's own PDF shows.
+    # Both are empty for notices made before migration 0006: those are merged from their PDF.
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    content_digest: Mapped[str | None] = mapped_column(String(64))
     print_batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batches.id"))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 

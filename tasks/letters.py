@@ -89,7 +89,7 @@ def write_letters_chunk(
                 number = letter_number(app.id, issued_on)
                 path = out_dir / f"{number}.pdf"
                 content = refusal_content(settings.municipality, number, app, issued_on)
-                write_refusal_letter(content, font, path)
+                write_refusal_letter(content, font, path, settings.municipality.notice.window)
                 written.append((app.id, number, str(path), content.postal_code))
             except Exception as exc:
                 written.append((app.id, exc))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,43 +20,49 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
 from kofu.atomic import write_bytes_atomic
+from kofu.settings import EnvelopeWindow
+from tasks import counter_code, customer_barcode
+from tasks.envelope_window import BARCODE_CLEAR_MM, barcode_point_size, window_boxes
 
 TITLE = "個人番号カード交付・電子証明書発行通知書 兼 照会書"
 
 # --- Page geometry (reportlab origin is bottom-left; constants below are from the top) ---
-PAGE_WIDTH, PAGE_HEIGHT = A4  # 210 × 297 mm
-# Office printers do not ink the outer ~5 mm; every mark stays well inside it.
-CONTENT_LEFT = 15 * mm
-CONTENT_RIGHT = PAGE_WIDTH - 15 * mm
-MARGIN_TOP = 12 * mm
-MARGIN_BOTTOM = 10 * mm
+PAGE_WIDTH, PAGE_HEIGHT = A4  # 210 × 297 mm: one A4 portrait page per notice
+# Printers do not ink the outer 4-5 mm (printer_margin_mm in the settings, at most 10 mm):
+# every mark stays at least 10 mm inside every edge, with room for a sheet fed askew.
+CONTENT_LEFT = 15 * mm  # body text and tables start here
+CONTENT_RIGHT = PAGE_WIDTH - 15 * mm  # same margin on the right: the page looks centred
+MARGIN_TOP = 12 * mm  # nothing above this line
+MARGIN_BOTTOM = 10 * mm  # nothing below 287 mm; a longer page is refused, not cut off
 CONTENT_WIDTH = CONTENT_RIGHT - CONTENT_LEFT
 
-# Address block for a 長3 window envelope (A4 folded in three, top panel behind the window).
-# Common windows are about 90 × 45 mm from ~20 mm left / ~12 mm top (makers vary: unverified).
-# The block is the window shrunk by ~5 mm on each side, because Japan Post requires the
-# address to stay inside the window even when the folded sheet shifts in the envelope.
-# These become configuration in a later issue.
-ADDRESS_BLOCK_LEFT = 25 * mm
-ADDRESS_BLOCK_TOP = 18 * mm
-ADDRESS_BLOCK_WIDTH = 80 * mm
-ADDRESS_BLOCK_HEIGHT = 36 * mm
-ADDRESS_MIN_SIZE = 8  # pt; below this the address is hard to read through the window
-ADDRESS_SIZE = 10.5
-NAME_SIZE = 14
+# Address block: postal code, address, name and customer barcode, all inside the 長3 window
+# envelope's window (settings [notice.window]; tasks/envelope_window.py has Japan Post's rules).
+ADDRESS_SIZE = 10.5  # pt; shrinks in 0.5 pt steps for a long address
+ADDRESS_MIN_SIZE = 8  # pt; below this the address is hard to read through the window film
+NAME_SIZE = 14  # pt; the name stands out for the carrier
+NAME_GAP = 2 * mm  # between the address and the name, so the name reads as its own line
+DEFAULT_WINDOW = EnvelopeWindow()  # the sample settings' window, for callers without settings
 
-# Issuer block, top right, outside the window.
-HEADER_LEFT = 125 * mm
+# Issuer block and counter QR code, top right: right of this line, so clear of the window
+# (the default window and its shift end at 115 mm; the header's text starts near 138 mm).
+HEADER_LEFT = 130 * mm
 HEADER_TOP = MARGIN_TOP + 4 * mm
+# The QR code square, quiet zone included: a notice number is a 21-module code, so modules
+# are 0.62 mm, several times what a counter's 2D scanner resolves at arm's length.
+QR_SIZE = 18 * mm
 
-TITLE_TOP = 60 * mm  # just below the address block (18 + 36 mm)
+# The title starts below all the window can show (window plus shift), so nothing but the
+# address is ever seen through it, and never above 45 mm, where the header has ended.
+TITLE_MIN_TOP = 45 * mm
+TITLE_GAP = 2 * mm
 TITLE_SIZE = 14
 BODY_SIZE = 9
 SMALL_SIZE = 8
 LEADING = 1.45  # line height as a multiple of the font size
 TABLE_LABEL_WIDTH = 26 * mm
 TABLE_PAD = 1.6 * mm
-SECTION_GAP = 3.5 * mm
+SECTION_GAP = 3 * mm  # between sections; the window and the visit row leave little room
 SIGN_LINE_HEIGHT = 7.5 * mm  # room to sign by hand
 UNDER_15 = 15
 
@@ -102,6 +108,12 @@ PROXY_DECLARATION = (
 )
 PROXY_REASONS = "理由：　□ 病気　　□ 身体の障害　　□ その他（　　　　　　　　　　　　　　　　）"
 DATE_FIELD = "記入日　　　　年　　月　　日"
+# 来庁日時: the assigned visit window spreads residents over the pickup period. One line
+# each, because the page has no room to spare (an under-15 notice ends ~2 mm above it).
+VISIT_CHANGE = "（日時の変更はお電話で承ります）"
+# No window was free before the deadline: the resident books by phone instead.
+VISIT_BY_PHONE = "お電話で来庁日時をご予約のうえ、お越しください（電話番号は下記）。"
+VISIT_SIZE = 11
 PROXY_RULE = (
     "代理人による受け取りは、本人が病気、身体の障害その他のやむを得ない理由により"
     "来庁することが困難な場合に限り認められます。その理由を確認できる書類（診断書など）、"
@@ -115,6 +127,14 @@ class CounterInfo:
     address: str
     phone: str
     hours: str  # e.g. "平日 8:30〜17:15"
+
+
+@dataclass(frozen=True)
+class VisitWindow:
+    counter: str  # the counter's name
+    day: date
+    start: time
+    end: time
 
 
 @dataclass(frozen=True)
@@ -133,10 +153,22 @@ class NoticeContent:
     counter: CounterInfo
     # Only decides the under-15 wording; not printed.
     birth_date: date
+    # The assigned 来庁日時; None: no window was free, the resident books by phone.
+    visit: VisitWindow | None = None
 
 
 def jp_date(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
+
+
+def visit_text(visit: VisitWindow | None, pickup_place: str) -> str:
+    if visit is None:
+        return VISIT_BY_PHONE
+    day = f"{jp_date(visit.day)}（{WEEKDAYS[visit.day.weekday()]}）"
+    if visit.counter != pickup_place:
+        # The row names no counter: the window is at the pickup place (交付場所) below.
+        raise ValueError("the visit window is not at the notice's pickup place")
+    return f"{day}　{visit.start:%-H:%M}〜{visit.end:%-H:%M}　{VISIT_CHANGE}"
 
 
 def age_on(birth: date, on: date) -> int:
@@ -220,31 +252,98 @@ class _Writer:
         return top + size * LEADING
 
 
-def _draw_address_block(w: _Writer, c: NoticeContent) -> None:
-    x, top, width = ADDRESS_BLOCK_LEFT, ADDRESS_BLOCK_TOP, ADDRESS_BLOCK_WIDTH
-    name = f"{c.family_name}　{c.given_name}　様"
+class LayoutError(ValueError):
+    """A page that cannot be printed as laid out. ``code`` is the reason code the failure
+    queue shows; the message names the document, never the resident."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """What the envelope window shows. ``document`` names the page in errors."""
+
+    document: str  # e.g. "notice 2026-00000123"
+    postal_code: str  # "NNN-NNNN"
+    address: str
+    name: str  # family and given name, as printed
+
+
+def title_top(window: EnvelopeWindow) -> float:
+    return max(TITLE_MIN_TOP, window_boxes(window).visible.bottom * mm + TITLE_GAP)
+
+
+def draw_address_block(w: _Writer, who: Addressee, window: EnvelopeWindow) -> None:
+    """Postal code, address, name and customer barcode inside the window's safe area, or a
+    LayoutError: a notice the post office cannot read must not be printed."""
+    boxes = window_boxes(window)
+    if boxes.visible.right * mm > HEADER_LEFT:
+        raise LayoutError(
+            "window-over-header", f"{who.document}: the envelope window reaches the header"
+        )
+    bar_size = barcode_point_size(boxes.barcode.width)
+    if bar_size is None:
+        raise LayoutError(
+            "window-too-small", f"{who.document}: the customer barcode does not fit the window"
+        )
+    try:
+        bars = customer_barcode.bars(who.postal_code, who.address)
+    except ValueError:
+        # Bulk mail earns its discount only with the barcode, and a postal code that cannot
+        # make one cannot be sorted either: the register needs fixing, so the notice fails.
+        raise LayoutError(
+            "no-customer-barcode", f"{who.document}: postal code is not 7 digits, no barcode"
+        ) from None
+    bar = customer_barcode.geometry(bar_size)
+
+    area = boxes.address
+    x, top, width = area.left * mm, area.top * mm, area.width * mm
+    # The barcode goes directly under the name (Japan Post, for an address written across),
+    # with its clear zone above it: the text must end that far above the barcode's lowest place.
+    room = (boxes.barcode.bottom - bar.height_mm - BARCODE_CLEAR_MM) * mm - top
+    name = f"{who.name}　様"
     name_size, size = NAME_SIZE, ADDRESS_SIZE
     # Shrink name, then address, until the whole block fits; refuse rather than print outside.
     while pdfmetrics.stringWidth(name, w.font, name_size) > width and name_size > ADDRESS_MIN_SIZE:
         name_size -= 0.5
-    lines = wrap(c.address, w.font, size, width)
-    while (1 + len(lines)) * size * LEADING + 2 * mm + name_size * LEADING > ADDRESS_BLOCK_HEIGHT:
+    lines = wrap(who.address, w.font, size, width)
+    while (1 + len(lines)) * size * LEADING + NAME_GAP + name_size * LEADING > room:
         if size <= ADDRESS_MIN_SIZE:
-            raise ValueError(f"notice {c.notice_number}: address does not fit the envelope window")
+            raise LayoutError(
+                "address-too-long-for-window",
+                f"{who.document}: address does not fit the envelope window",
+            )
         size -= 0.5
-        lines = wrap(c.address, w.font, size, width)
+        lines = wrap(who.address, w.font, size, width)
     if pdfmetrics.stringWidth(name, w.font, name_size) > width:
-        raise ValueError(f"notice {c.notice_number}: name does not fit the envelope window")
-    w.text(x, top, f"〒{c.postal_code}", size)
+        raise LayoutError(
+            "name-too-long-for-window", f"{who.document}: name does not fit the envelope window"
+        )
+    w.text(x, top, f"〒{who.postal_code}", size)
     top += size * LEADING
     for line in lines:
         w.text(x, top, line, size)
         top += size * LEADING
-    w.text(x, top + 2 * mm, name, name_size)
+    top += NAME_GAP
+    w.text(x, top, name, name_size)
+    # The name's line box ends below its glyphs, so the clear zone above the bars is more
+    # than the 2 mm asked for.
+    bars_top = top / mm + name_size * LEADING / mm + BARCODE_CLEAR_MM
+    bars_bottom_from_page_bottom = PAGE_HEIGHT / mm - bars_top - bar.height_mm
+    customer_barcode.draw(w.pdf, boxes.barcode.left, bars_bottom_from_page_bottom, bars, bar_size)
 
 
 def _draw_header(w: _Writer, c: NoticeContent) -> None:
-    right = CONTENT_RIGHT
+    # The counter code at the top right; its own quiet zone keeps the text clear of it.
+    qr_left = CONTENT_RIGHT - QR_SIZE
+    counter_code.draw_qr(
+        w.pdf, qr_left, PAGE_HEIGHT - HEADER_TOP - QR_SIZE, QR_SIZE, c.notice_number
+    )
+    right = qr_left
+    if right - pdfmetrics.stringWidth(c.issuer_title, w.font, 12) < HEADER_LEFT:
+        raise LayoutError("issuer-title-too-long", f"notice {c.notice_number}: issuer title")
     top = HEADER_TOP
     w.text_right(right, top, f"通知番号　{c.notice_number}", BODY_SIZE)
     top += BODY_SIZE * LEADING
@@ -341,7 +440,9 @@ def _draw_proxy(w: _Writer, top: float) -> float:
     return top + SIGN_LINE_HEIGHT
 
 
-def render_notice(content: NoticeContent, font_name: str) -> bytes:
+def render_notice(
+    content: NoticeContent, font_name: str, window: EnvelopeWindow = DEFAULT_WINDOW
+) -> bytes:
     """One notice as a one-page PDF of its own."""
     buf = io.BytesIO()
     # invariant=1: no creation timestamp or random ID, so re-rendering gives identical bytes.
@@ -349,22 +450,32 @@ def render_notice(content: NoticeContent, font_name: str) -> bytes:
     pdf.setTitle(f"交付通知書 {content.notice_number}")  # no personal data in the metadata
     pdf.setAuthor(content.municipality)
     pdf.setCreator("kofu")
-    draw_notice(pdf, content, font_name)
+    draw_notice(pdf, content, font_name, window)
     pdf.save()
     return buf.getvalue()
 
 
-def draw_notice(pdf: canvas.Canvas, content: NoticeContent, font_name: str) -> None:
+def draw_notice(
+    pdf: canvas.Canvas,
+    content: NoticeContent,
+    font_name: str,
+    window: EnvelopeWindow = DEFAULT_WINDOW,
+) -> None:
     """Draw one notice as the canvas's next page (ends with ``showPage``). A document of many
-    notices drawn on one canvas shares one font subset among them."""
+    notices drawn on one canvas shares one font subset among them. ``window`` is the
+    envelope's (settings [notice.window])."""
     c = content
     w = _Writer(pdf, font_name)
 
-    _draw_address_block(w, c)
+    name = f"{c.family_name}　{c.given_name}"
+    draw_address_block(
+        w, Addressee(f"notice {c.notice_number}", c.postal_code, c.address, name), window
+    )
     _draw_header(w, c)
     title_w = pdfmetrics.stringWidth(TITLE, font_name, TITLE_SIZE)
-    w.text((PAGE_WIDTH - title_w) / 2, TITLE_TOP, TITLE, TITLE_SIZE)
-    top = TITLE_TOP + TITLE_SIZE * LEADING + 1 * mm
+    top = title_top(window)
+    w.text((PAGE_WIDTH - title_w) / 2, top, TITLE, TITLE_SIZE)
+    top += TITLE_SIZE * LEADING + 1 * mm
 
     top = w.body(top, INTRO.format(municipality=c.municipality))
     deadline = c.pickup_deadline
@@ -375,6 +486,7 @@ def draw_notice(pdf: canvas.Canvas, content: NoticeContent, font_name: str) -> N
         [
             [("お名前", name, BODY_SIZE)],
             [("交付期限", f"{jp_date(deadline)}（{WEEKDAYS[deadline.weekday()]}）まで", 12)],
+            [("来庁日時", visit_text(c.visit, c.counter.name), VISIT_SIZE)],
             [("交付場所", c.counter.name, BODY_SIZE)],
             [("所在地", c.counter.address, BODY_SIZE)],
             [("電話番号", c.counter.phone, BODY_SIZE), ("受付時間", c.counter.hours, BODY_SIZE)],
@@ -394,6 +506,8 @@ def draw_notice(pdf: canvas.Canvas, content: NoticeContent, font_name: str) -> N
     pdf.showPage()
 
 
-def write_notice_pdf(content: NoticeContent, font_name: str, path: Path) -> None:
+def write_notice_pdf(
+    content: NoticeContent, font_name: str, path: Path, window: EnvelopeWindow = DEFAULT_WINDOW
+) -> None:
     # Atomic: a crash never leaves a truncated PDF for the print batch to pick up.
-    write_bytes_atomic(path, render_notice(content, font_name))
+    write_bytes_atomic(path, render_notice(content, font_name, window))

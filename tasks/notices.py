@@ -8,15 +8,18 @@ derived from the notice number, so a rerun rewrites the same file instead of add
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from prefect import task
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from kofu.db import unit_of_work
 from kofu.fonts import register_notice_font
-from kofu.settings import Municipality, Settings
+from kofu.settings import Municipality, Settings, print_password
 from models import (
     Application,
     ApplicationState,
@@ -25,12 +28,22 @@ from models import (
     RefusalLetter,
     Resident,
     Stage,
+    VisitWindow,
     check_transition,
 )
 from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, chunk_applications, with_db_retry
 from tasks.notice_pdf import CounterInfo, NoticeContent, write_notice_pdf
-from tasks.print_batch import PrintItem, merge_print_batch
+from tasks.notice_pdf import VisitWindow as VisitLine
+from tasks.print_batch import (
+    PrintBatchResult,
+    PrintItem,
+    cover_for,
+    notice_fingerprint,
+    plan_print_batches,
+    write_print_batch,
+)
 from tasks.queues import record_failure, resolve_failures
+from tasks.visit_windows import serving_counters, visit_windows_for
 
 S = ApplicationState
 
@@ -41,11 +54,24 @@ def notice_number(application_pk: int, issued_on: date) -> str:
 
 
 def notice_content(
-    municipality: Municipality, number: str, resident: Resident, issued_on: date
+    municipality: Municipality,
+    number: str,
+    resident: Resident,
+    issued_on: date,
+    booked: VisitWindow | None = None,
 ) -> NoticeContent:
     """The notice goes to the register's current name and address: after a move inside the
-    municipality the register is right and the application is out of date."""
-    counter = municipality.counters[0]
+    municipality the register is right and the application is out of date.
+
+    The pickup place is the counter of the booked visit window (tasks/visit_windows.py);
+    without one, the first counter serving the resident's postal code."""
+    by_name = {c.name: c for c in municipality.counters}
+    if booked is not None and booked.counter in by_name:
+        counter = by_name[booked.counter]
+        visit = VisitLine(booked.counter, booked.visit_date, booked.band_start, booked.band_end)
+    else:
+        counter = municipality.counters[serving_counters(municipality, resident.postal_code)[0]]
+        visit = None
     return NoticeContent(
         municipality=municipality.name,
         issuer_title=municipality.notice.issuer_title,
@@ -65,6 +91,7 @@ def notice_content(
             phone=counter.phone,
             hours=f"平日 {counter.opens:%-H:%M}〜{counter.closes:%-H:%M}",
         ),
+        visit=visit,
     )
 
 
@@ -75,17 +102,30 @@ def generate_notice_chunk(
     font = register_notice_font(settings.data_dir / "fonts")
     out_dir = settings.notices_dir / chunk.batch_id
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[tuple[int, str, Path, str, date] | tuple[int, BaseException]] = []
+    written: list[tuple[int, str, Path, str, date, date, str] | tuple[int, BaseException]] = []
     with unit_of_work(settings.db_url) as session:
-        for app in chunk_applications(session, chunk, S.MATCHED):
+        apps = chunk_applications(session, chunk, S.MATCHED)
+        windows = visit_windows_for(session, [app.id for app in apps])
+        for app in apps:
             try:
                 resident = session.get_one(Resident, app.resident_id)
                 number = notice_number(app.id, issued_on)
-                content = notice_content(settings.municipality, number, resident, issued_on)
+                content = notice_content(
+                    settings.municipality, number, resident, issued_on, windows.get(app.id)
+                )
                 path = out_dir / f"{number}.pdf"
-                write_notice_pdf(content, font, path)
+                write_notice_pdf(content, font, path, settings.municipality.notice.window)
                 written.append(
-                    (app.id, number, path, resident.postal_code, content.pickup_deadline)
+                    (
+                        app.id,
+                        number,
+                        path,
+                        resident.postal_code,
+                        content.pickup_deadline,
+                        # What the print batch needs to draw this notice again, the same.
+                        issued_on,
+                        notice_fingerprint(content, settings.municipality.notice.window),
+                    )
                 )
             except Exception as exc:
                 written.append((app.id, exc))
@@ -103,7 +143,7 @@ def _record_notices(db_url: str, chunk: Chunk, written: list, now: datetime) -> 
                 record_failure(session, chunk.batch_id, app.id, Stage.NOTICES, entry[1], now)
                 counts["failed"] += 1
                 continue
-            _, number, path, postal_code, deadline = entry
+            _, number, path, postal_code, deadline, issued_on, digest = entry
             check_transition(app.state, S.NOTICE_GENERATED)
             session.add(
                 Notice(
@@ -112,6 +152,8 @@ def _record_notices(db_url: str, chunk: Chunk, written: list, now: datetime) -> 
                     pdf_path=str(path),
                     postal_code=postal_code,
                     pickup_deadline=deadline,
+                    issued_on=issued_on,
+                    content_digest=digest,
                 )
             )
             app.state = S.NOTICE_GENERATED
@@ -121,58 +163,151 @@ def _record_notices(db_url: str, chunk: Chunk, written: list, now: datetime) -> 
     return counts
 
 
-def assemble_print_batch(settings: Settings, batch_id: str) -> PrintBatch | None:
-    """Merge the batch's notices and refusal letters not yet printed into one PDF sorted by
-    postal code (the bulk-mail discount needs the sort)."""
+def assemble_print_batch(
+    settings: Settings, batch_id: str, printed_on: date
+) -> list[PrintBatchResult]:
+    """The batch's notices and refusal letters not yet printed, in postal-code order (the
+    bulk-mail discount needs the sort), as files of at most [print] max_sheets sheets.
+
+    Crash-safe: files are numbered after those already recorded, and each file is recorded
+    with its items as soon as it is written. A rerun after a crash rewrites the same numbered
+    files for the items left; a rerun after success finds nothing to print."""
+    password = print_password(settings)  # a missing password stops us before any write
+    municipality = settings.municipality
     with unit_of_work(settings.db_url) as session:
-        in_batch = select(Application.id).where(Application.batch_id == batch_id)
-        notices = list(
-            session.scalars(
-                select(Notice).where(
-                    Notice.application_pk.in_(in_batch), Notice.print_batch_id.is_(None)
-                )
-            )
-        )
-        letters = list(
-            session.scalars(
-                select(RefusalLetter).where(
-                    RefusalLetter.application_pk.in_(in_batch),
-                    RefusalLetter.print_batch_id.is_(None),
-                )
-            )
-        )
+        items, rows = _unprinted_items(session, batch_id)
         done = session.scalar(
             select(func.count()).select_from(PrintBatch).where(PrintBatch.batch_id == batch_id)
         )
-    if not notices and not letters:
-        return None
+    if not items:
+        return []
+    font = register_notice_font(settings.data_dir / "fonts")
     out_dir = settings.print_dir / batch_id
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # Numbered after the batches already recorded, so a crash before the record below
-    # leads the rerun to rewrite the same file rather than add one.
-    stem = f"print-batch-{(done or 0) + 1:03d}"
-    items = [PrintItem(n.notice_number, n.postal_code, Path(n.pdf_path)) for n in notices]
-    items += [PrintItem(r.letter_number, r.postal_code, Path(r.pdf_path)) for r in letters]
-    result = merge_print_batch(items, out_dir / f"{stem}.pdf", out_dir / f"{stem}.csv")
+    files = plan_print_batches(items, municipality.print.max_sheets)
+    results = []
+    for part, planned in enumerate(files, start=(done or 0) + 1):
+        stem = f"print-batch-{part:03d}"
+        # One file's notices at a time: a night of 100,000 never sits in memory at once.
+        with unit_of_work(settings.db_url) as session:
+            group = _with_content(session, municipality, planned, rows)
+        cover = cover_for(
+            group,
+            municipality=municipality.name,
+            batch_id=batch_id,
+            file_name=f"{stem}.pdf",
+            part=part,
+            parts=(done or 0) + len(files),
+            printed_on=printed_on,
+        )
+        result = write_print_batch(
+            group,
+            cover,
+            out_dir / f"{stem}.pdf",
+            out_dir / f"{stem}.csv",
+            font,
+            password,
+            municipality.notice.window,
+        )
+        record = partial(
+            _record_print_batch, settings.db_url, batch_id, result, [rows[i.number] for i in group]
+        )
+        with_db_retry(record)
+        results.append(result)
+    return results
 
-    def record() -> PrintBatch:
-        with unit_of_work(settings.db_url, write=True) as session:
-            batch = PrintBatch(
-                batch_id=batch_id,
-                pdf_path=str(result.pdf_path),
-                manifest_path=str(result.manifest_path),
-                page_count=result.page_count,
-            )
-            session.add(batch)
-            session.flush()
-            for notice in notices:
-                session.get_one(Notice, notice.id).print_batch_id = batch.id
-            for letter in letters:
-                session.get_one(RefusalLetter, letter.id).print_batch_id = batch.id
-            session.commit()
-            return batch
 
-    return with_db_retry(record)
+Row = tuple[type[Notice] | type[RefusalLetter], int]  # the table and key of a mail piece
+
+
+def _unprinted_items(session: Session, batch_id: str) -> tuple[list[PrintItem], dict[str, Row]]:
+    """The batch's notices and letters not in a print batch yet, and each one's table row."""
+    items: list[PrintItem] = []
+    rows: dict[str, Row] = {}
+    notices = session.execute(
+        select(Notice.id, Notice.notice_number, Notice.postal_code, Notice.pdf_path)
+        .join(Application, Application.id == Notice.application_pk)
+        .where(Application.batch_id == batch_id, Notice.print_batch_id.is_(None))
+    )
+    for pk, number, postal_code, pdf_path in notices:
+        items.append(PrintItem(number, postal_code, Path(pdf_path), "notice"))
+        rows[number] = (Notice, pk)
+    letters = session.execute(
+        select(
+            RefusalLetter.id,
+            RefusalLetter.letter_number,
+            RefusalLetter.postal_code,
+            RefusalLetter.pdf_path,
+        )
+        .join(Application, Application.id == RefusalLetter.application_pk)
+        .where(Application.batch_id == batch_id, RefusalLetter.print_batch_id.is_(None))
+    )
+    for pk, number, postal_code, pdf_path in letters:
+        items.append(PrintItem(number, postal_code, Path(pdf_path), "letter"))
+        rows[number] = (RefusalLetter, pk)
+    return items, rows
+
+
+def _with_content(
+    session: Session, municipality: Municipality, items: list[PrintItem], rows: dict[str, Row]
+) -> list[PrintItem]:
+    """The notices among ``items`` with their content rebuilt, so the batch draws them on its
+    own canvas; the rest unchanged (merged from their own PDF)."""
+    pks = [rows[item.number][1] for item in items if item.kind == "notice"]
+    notices = session.execute(
+        select(Notice, Resident)
+        .join(Application, Application.id == Notice.application_pk)
+        .outerjoin(Resident, Resident.id == Application.resident_id)
+        .where(Notice.id.in_(pks))
+    ).all()
+    windows = visit_windows_for(session, [notice.application_pk for notice, _ in notices])
+    contents = {
+        notice.notice_number: _same_content(
+            municipality, notice, resident, windows.get(notice.application_pk)
+        )
+        for notice, resident in notices
+    }
+    return [replace(item, content=contents.get(item.number)) for item in items]
+
+
+def _same_content(
+    municipality: Municipality,
+    notice: Notice,
+    resident: Resident | None,
+    booked: VisitWindow | None,
+) -> NoticeContent | None:
+    """The notice's content rebuilt as the notice stage built it, or None when it would not
+    be what the notice's PDF shows: the register or the settings changed since, or the
+    notice predates migration 0006. The print batch then merges the notice's own PDF."""
+    if resident is None or notice.issued_on is None or notice.content_digest is None:
+        return None
+    try:
+        content = notice_content(
+            municipality, notice.notice_number, resident, notice.issued_on, booked
+        )
+    except Exception:
+        # Whatever stops the rebuild (a counter removed from the settings, say), the
+        # notice's own PDF is still right to print.
+        return None
+    same = notice_fingerprint(content, municipality.notice.window) == notice.content_digest
+    return content if same else None
+
+
+def _record_print_batch(
+    db_url: str, batch_id: str, result: PrintBatchResult, rows: list[Row]
+) -> None:
+    with unit_of_work(db_url, write=True) as session:
+        batch = PrintBatch(
+            batch_id=batch_id,
+            pdf_path=str(result.pdf_path),
+            manifest_path=str(result.manifest_path),
+            page_count=result.page_count,
+        )
+        session.add(batch)
+        session.flush()
+        for table, pk in rows:
+            session.get_one(table, pk).print_batch_id = batch.id
+        session.commit()
 
 
 @task(name="notices", task_run_name="{chunk.batch_id} notices {chunk.label}", **CHUNK_TASK_OPTIONS)
@@ -181,8 +316,12 @@ def generate_notices_task(settings: Settings, chunk: Chunk, issued_on: date, now
 
 
 @task(name="print-batch", task_run_name="{batch_id} print batch", **CHUNK_TASK_OPTIONS)
-def print_batch_task(settings: Settings, batch_id: str) -> dict:
-    batch = assemble_print_batch(settings, batch_id)
-    if batch is None:
-        return {"pages": 0, "pdf": None}
-    return {"pages": batch.page_count, "pdf": batch.pdf_path}
+def print_batch_task(settings: Settings, batch_id: str, printed_on: date) -> dict:
+    results = assemble_print_batch(settings, batch_id, printed_on)
+    return {
+        "files": [str(r.pdf_path) for r in results],
+        "pages": sum(r.page_count for r in results),
+        # Notices drawn on the shared canvas, and items merged from their own (larger) PDF.
+        "redrawn": sum(r.drawn for r in results),
+        "merged": sum(r.merged for r in results),
+    }

@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from types import SimpleNamespace
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -20,10 +19,12 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
 from kofu.atomic import write_bytes_atomic
+from kofu.settings import EnvelopeWindow
 from tasks.notice_pdf import (
     CONTENT_LEFT,
     CONTENT_RIGHT,
     CONTENT_WIDTH,
+    DEFAULT_WINDOW,
     HEADER_TOP,
     LEADING,
     MARGIN_BOTTOM,
@@ -32,11 +33,12 @@ from tasks.notice_pdf import (
     SECTION_GAP,
     SMALL_SIZE,
     TITLE_SIZE,
-    TITLE_TOP,
-    _draw_address_block,
+    Addressee,
     _draw_table,
     _Writer,
+    draw_address_block,
     jp_date,
+    title_top,
 )
 
 TITLE = "個人番号カード申請写真の再提出のお願い"
@@ -136,17 +138,12 @@ class _RecordingWriter(_Writer):
         super().text_right(right, top, s, *size)
 
 
-def _draw_address(w: _Writer, c: RefusalContent) -> None:
-    # The notice's block reads only these fields, and names the document in its errors by
-    # notice_number: the same window geometry and the same refusal to print outside it.
-    addressee = SimpleNamespace(
-        notice_number=c.letter_number,
-        family_name=c.family_name,
-        given_name=c.given_name,
-        postal_code=c.postal_code,
-        address=c.address,
-    )
-    _draw_address_block(w, addressee)  # type: ignore[arg-type]
+def _draw_address(w: _Writer, c: RefusalContent, window: EnvelopeWindow) -> None:
+    # The notice's block: the same envelope window, customer barcode and refusal to print
+    # outside the window, since the letters go out in the same print batches.
+    name = f"{c.family_name}　{c.given_name}"
+    addressee = Addressee(f"refusal letter {c.letter_number}", c.postal_code, c.address, name)
+    draw_address_block(w, addressee, window)
 
 
 def _draw_header(w: _Writer, c: RefusalContent) -> None:
@@ -255,7 +252,9 @@ def _draw_contact(w: _Writer, top: float, c: RefusalContent) -> float:
     )
 
 
-def render_refusal_letter(content: RefusalContent, font_name: str) -> bytes:
+def render_refusal_letter(
+    content: RefusalContent, font_name: str, window: EnvelopeWindow = DEFAULT_WINDOW
+) -> bytes:
     c = content
     if not c.reasons:
         raise ValueError(f"refusal letter {c.letter_number}: no reason to print")
@@ -267,9 +266,9 @@ def render_refusal_letter(content: RefusalContent, font_name: str) -> bytes:
     pdf.setCreator("kofu")
     w = _RecordingWriter(pdf, font_name)
 
-    _draw_address(w, c)
+    _draw_address(w, c, window)
     _draw_header(w, c)
-    top = _centred(w, TITLE_TOP, TITLE, TITLE_SIZE)
+    top = _centred(w, title_top(window), TITLE, TITLE_SIZE)
     top = _centred(w, top + 0.5 * mm, f"（{SUBTITLE}）", SUBTITLE_SIZE)
     top = w.body(top + 2 * mm, OPENING.format(submitted=jp_date(c.submitted_on)), BODY_SIZE)
     name = f"{c.family_name}　{c.given_name}　様（{c.family_name_kana}　{c.given_name_kana}）"
@@ -294,6 +293,8 @@ def render_refusal_letter(content: RefusalContent, font_name: str) -> bytes:
     return buf.getvalue()
 
 
-def write_refusal_letter(content: RefusalContent, font_name: str, path: Path) -> None:
+def write_refusal_letter(
+    content: RefusalContent, font_name: str, path: Path, window: EnvelopeWindow = DEFAULT_WINDOW
+) -> None:
     # Atomic: a crash never leaves a truncated PDF for the print batch to pick up.
-    write_bytes_atomic(path, render_refusal_letter(content, font_name))
+    write_bytes_atomic(path, render_refusal_letter(content, font_name, window))

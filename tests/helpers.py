@@ -62,3 +62,123 @@ def write_delivery(folder: Path, lines: list[dict | bytes], photos: dict[str, by
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(data)
     return folder
+
+
+# --- Reading rendered pages back: text, fonts, page size, and ink on a raster ---
+# Notices, refusal letters and print batches are all checked with these.
+
+PT_PER_MM = 72 / 25.4
+A4_MM = (210.0, 297.0)
+# A grey level below this is ink. Well above mid-grey, so the anti-aliased edge of a hairline
+# or of a dot a fraction of a pixel wide still counts.
+INK_LEVEL = 200
+
+
+def compact_text(pdf: bytes) -> str:
+    """All pages' text with the whitespace removed (extraction splits lines arbitrarily)."""
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    return "".join(text.split())
+
+
+def page_sizes_mm(pdf: bytes) -> list[tuple[float, float]]:
+    from pypdf import PdfReader
+
+    return [
+        (
+            round(float(p.mediabox.width) / PT_PER_MM, 1),
+            round(float(p.mediabox.height) / PT_PER_MM, 1),
+        )
+        for p in PdfReader(io.BytesIO(pdf)).pages
+    ]
+
+
+def fonts_not_embedded(pdf: bytes) -> list[str]:
+    """Names of the fonts used on any page without an embedded font program; [] when every
+    font is embedded. Raises when a page uses no font at all, which would be a blank page."""
+    from pypdf import PdfReader
+
+    missing = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        fonts = page["/Resources"]["/Font"]
+        assert fonts, "a page without fonts"
+        for ref in fonts.values():
+            font = ref.get_object()
+            # A Type0 (CID) font keeps its descriptor on its descendant font.
+            if "/DescendantFonts" in font:
+                font = font["/DescendantFonts"][0].get_object()
+            descriptor = font["/FontDescriptor"].get_object()
+            if not any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")):
+                missing.append(str(font["/BaseFont"]))
+    return missing
+
+
+def render_gray(pdf: bytes, dpi: float = 150, page: int = 0):
+    """One page as a 2-D numpy array of grey levels (0 black, 255 white), row 0 at the top."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return document[page].render(scale=dpi / 72, grayscale=True).to_numpy().squeeze().copy()
+    finally:
+        document.close()
+
+
+def px(value_mm: float, dpi: float) -> float:
+    return value_mm * dpi / 25.4
+
+
+def ink_in(image, dpi: float, left: float, top: float, right: float, bottom: float) -> int:
+    """Ink pixels whose centre lies in the box (mm from the top-left corner)."""
+    height, width = image.shape
+    x0, y0 = max(0, round(px(left, dpi))), max(0, round(px(top, dpi)))
+    x1, y1 = min(width, round(px(right, dpi))), min(height, round(px(bottom, dpi)))
+    if x1 <= x0 or y1 <= y0:
+        return 0
+    return int((image[y0:y1, x0:x1] < INK_LEVEL).sum())
+
+
+def ink_in_margin(image, dpi: float, margin_mm: float) -> int:
+    """Ink within ``margin_mm`` of any edge of the page: the printer cannot print it."""
+    height_mm, width_mm = (n * 25.4 / dpi for n in image.shape)
+    inside = ink_in(image, dpi, margin_mm, margin_mm, width_mm - margin_mm, height_mm - margin_mm)
+    return int((image < INK_LEVEL).sum()) - inside
+
+
+def ink_outside(image, dpi: float, region, allowed, tolerance_px: int = 1) -> int:
+    """Ink in ``region`` but not in ``allowed`` (boxes with left/top/right/bottom in mm).
+    ``allowed`` grows by ``tolerance_px`` for the anti-aliased edge of a glyph drawn right
+    against it."""
+    slack = tolerance_px * 25.4 / dpi
+    a = (allowed.left - slack, allowed.top - slack, allowed.right + slack, allowed.bottom + slack)
+    both = (
+        max(region.left, a[0]),
+        max(region.top, a[1]),
+        min(region.right, a[2]),
+        min(region.bottom, a[3]),
+    )
+    return ink_in(image, dpi, region.left, region.top, region.right, region.bottom) - ink_in(
+        image, dpi, *both
+    )
+
+
+def with_mark(pdf: bytes, left_mm: float, top_mm: float, size_mm: float = 0.5) -> bytes:
+    """The PDF with a black square of ``size_mm`` drawn on its first page at (left_mm,
+    top_mm) from the top-left corner: a known defect for a checker to catch."""
+    from pypdf import PdfReader, PdfWriter
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    writer = PdfWriter(clone_from=io.BytesIO(pdf))
+    page = writer.pages[0]
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    buf = io.BytesIO()
+    mark = canvas.Canvas(buf, pagesize=(width, height))
+    left, bottom, side = left_mm * mm, height - (top_mm + size_mm) * mm, size_mm * mm
+    mark.rect(left, bottom, side, side, stroke=0, fill=1)
+    mark.save()
+    page.merge_page(PdfReader(io.BytesIO(buf.getvalue())).pages[0])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -145,15 +145,20 @@ def test_notices_exist_for_exactly_the_matched_applications(night):
 
 def test_print_batch_holds_every_notice_and_letter_sorted_by_postal_code(night):
     settings, first = night["settings"], night["first"]
-    pdf = Path(first["this_run"]["print"]["pdf"])
+    printed = first["this_run"]["print"]
+    (pdf,) = [Path(f) for f in printed["files"]]  # 120 applications: one file of 1,000 sheets
     manifest = list(csv.DictReader(pdf.with_suffix(".csv").open(encoding="utf-8")))
     notices = list((settings.notices_dir / first["batch_id"]).glob("*.pdf"))
     letters = list((settings.letters_dir / first["batch_id"]).glob("*.pdf"))
     assert len(letters) == first["states"]["photo_rejected"] > 0
-    assert len(PdfReader(pdf).pages) == len(manifest) == len(notices) + len(letters)
+    # The cover sheet first, then one page per notice and letter.
+    assert len(PdfReader(pdf).pages) - 1 == len(manifest) == len(notices) + len(letters)
     postal = [row["postal_code"] for row in manifest]
     assert postal == sorted(postal)
-    assert [int(r["page"]) for r in manifest] == list(range(1, len(manifest) + 1))
+    assert [int(r["page"]) for r in manifest] == list(range(2, len(manifest) + 2))
+    # Every notice is drawn again on the batch's canvas (one shared font subset); only the
+    # letters are merged from their own PDFs.
+    assert (printed["redrawn"], printed["merged"]) == (len(notices), len(letters))
 
 
 def test_each_refused_photo_gets_a_letter_naming_its_reasons(night):
@@ -193,7 +198,7 @@ def test_second_run_changes_nothing(night):
     assert first["states"] == second["states"]
     assert second["this_run"]["intake"]["received"] == 0
     assert second["this_run"]["notices"] == {}
-    assert second["this_run"]["print"]["pdf"] is None
+    assert second["this_run"]["print"]["files"] == []
     before, after = night["files"]
     assert before == after  # no file written, none added
 
