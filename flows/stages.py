@@ -20,6 +20,7 @@ from tasks.notices import generate_notices_task, print_batch_task
 from tasks.photos import check_photos_task
 from tasks.queues import record_failure
 from tasks.reports import batch_summary
+from tasks.scoring import ScoringRules
 from tasks.visit_windows import assign_visit_windows_task, counter_load, notices_without_window
 
 S = ApplicationState
@@ -28,6 +29,8 @@ S = ApplicationState
 def run_stages(settings: Settings, batch_id: str, issued_on: date, now: datetime) -> dict:
     """photos -> letters -> matching -> notices -> print batch, each in chunks of applications."""
     size = settings.municipality.chunk_size
+    # Built here, before any chunk runs: a bad [matching] section stops the run with one line.
+    rules = ScoringRules.from_settings(settings.municipality.matching)
     stages: list[tuple[Stage, ApplicationState, Callable[[Chunk], PrefectFuture]]] = [
         (
             Stage.PHOTOS,
@@ -42,7 +45,7 @@ def run_stages(settings: Settings, batch_id: str, issued_on: date, now: datetime
             S.PHOTO_REJECTED,
             lambda c: write_letters_task.submit(settings, c, issued_on, now),
         ),
-        (Stage.MATCHING, S.PHOTO_OK, lambda c: match_task.submit(settings.db_url, c, now)),
+        (Stage.MATCHING, S.PHOTO_OK, lambda c: match_task.submit(settings.db_url, rules, c, now)),
         (
             Stage.NOTICES,
             S.MATCHED,

@@ -103,11 +103,19 @@ def nightly(
     from kofu.secret import load_secret_key
 
     load_secret_key(settings)  # fail before starting a run, not inside it
-    print_password(settings)  # likewise for the print batches' encryption
+    _check_run_settings(settings)
     from flows.nightly import nightly as nightly_flow
 
     summary = nightly_flow(inbox=str(inbox) if inbox else None, batch_id=batch_id)
     _print_summary(summary)
+
+
+def _check_run_settings(settings: Settings) -> None:
+    """What a run would otherwise find wrong only once started: fail with one line now."""
+    from tasks.scoring import ScoringRules
+
+    print_password(settings)  # the print batches' encryption
+    ScoringRules.from_settings(settings.municipality.matching)
 
 
 @app.command()
@@ -121,7 +129,7 @@ def rerun(batch_id: Annotated[str, typer.Option(help="The batch to rerun.")]) ->
     with unit_of_work(settings.db_url) as session:
         if session.get(Batch, batch_id) is None:
             fail(f"no batch {batch_id!r}: see `kofu status` for the batches")
-    print_password(settings)  # fail before starting a run, not inside it
+    _check_run_settings(settings)
     from flows.rerun import rerun_failed
 
     _print_summary(rerun_failed(batch_id=batch_id))

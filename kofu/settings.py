@@ -235,6 +235,52 @@ class PrintSettings(BaseModel):
     encrypt: bool = False
 
 
+MATCHING_FIELDS = (
+    "family",
+    "given",
+    "family_reading",
+    "given_reading",
+    "birth_date",
+    "street",
+    "postal_code",
+    "sex",
+)
+
+
+class LevelWeights(BaseModel):
+    """One field's Fellegi–Sunter weights, log2(m/u), per agreement level."""
+
+    exact: float
+    variant: float
+    similar: float
+    different: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LevelWeights:
+        if not self.exact >= self.variant >= self.similar >= self.different:
+            raise ValueError("weights must not rise from exact to variant, similar, different")
+        return self
+
+
+class MatchingRules(BaseModel):
+    """Overrides of the scored tier's defaults (tasks/scoring.py, ScoringRules). Anything
+    left out keeps kofu's default; README.md, "Matching", says what the defaults measure."""
+
+    match_threshold: float | None = None
+    match_margin: float | None = Field(default=None, ge=0)
+    review_threshold: float | None = None
+    weights: dict[str, LevelWeights] = {}
+
+    @model_validator(mode="after")
+    def _known(self) -> MatchingRules:
+        unknown = sorted(set(self.weights) - set(MATCHING_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown field(s) {', '.join(unknown)}; known: {', '.join(MATCHING_FIELDS)}"
+            )
+        return self
+
+
 class Municipality(BaseModel):
     name: str
     code: str = ""
@@ -242,6 +288,7 @@ class Municipality(BaseModel):
     notice: NoticeSettings = NoticeSettings()
     photo: PhotoRules = PhotoRules()
     print: PrintSettings = PrintSettings()
+    matching: MatchingRules = MatchingRules()
     # Applications per Prefect task: each task run costs ~50 ms of orchestration,
     # so hundreds per chunk keep that under a few percent of the work.
     chunk_size: int = Field(default=250, ge=1, le=10_000)

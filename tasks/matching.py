@@ -392,5 +392,5 @@ def _record_decisions(
     task_run_name="{chunk.batch_id} matching {chunk.label}",
     **CHUNK_TASK_OPTIONS,
 )
-def match_task(db_url: str, chunk: Chunk, now: datetime) -> dict:
-    return dict(match_chunk(db_url, chunk, now))
+def match_task(db_url: str, rules: ScoringRules, chunk: Chunk, now: datetime) -> dict:
+    return dict(match_chunk(db_url, chunk, now, rules))

@@ -3,11 +3,12 @@
 Each candidate from the blocking keys is compared field by field. Each field gets an
 agreement level (exact, variant-equal, similar, different), and each level carries a
 Fellegi–Sunter weight: log2(m/u), where m is how often the level occurs when the two records
-are the same person and u how often when they are not. The weights are set in the
-configuration, so every decision can be explained as a sum of named numbers.
+are the same person and u how often when they are not. A missing value weighs nothing. The
+defaults are below; the settings file's [matching] section can override any of them
+(``ScoringRules.from_settings``), so every decision can be explained as a sum of named numbers.
 
-The weights are chosen so that no single "similar" or "different" on a name, a reading or the
-birth date leaves a candidate above the match threshold: such cases always reach a person.
+The default weights are chosen so that no single "similar" or "different" on a name part or
+the birth date leaves a candidate above the match threshold: such cases always reach a person.
 """
 
 from __future__ import annotations
@@ -15,8 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from rapidfuzz.distance import JaroWinkler
+
+from kofu.errors import UserError
+
+if TYPE_CHECKING:
+    from kofu.settings import MatchingRules
 
 
 class Level(IntEnum):
@@ -102,6 +109,22 @@ class ScoringRules:
     similar_name: float = 0.85
     similar_reading: float = 0.88
     similar_street: float = 0.9
+
+    @classmethod
+    def from_settings(cls, overrides: MatchingRules) -> ScoringRules:
+        """The defaults, with what the settings file's [matching] section sets."""
+        weights = _default_weights()
+        for name, w in overrides.weights.items():
+            weights[name] = FieldWeights(w.exact, w.variant, w.similar, w.different)
+        given = {
+            name: value
+            for name in ("match_threshold", "match_margin", "review_threshold")
+            if (value := getattr(overrides, name)) is not None
+        }
+        rules = cls(weights=weights, **given)
+        if rules.review_threshold > rules.match_threshold:
+            raise UserError("settings [matching]: review_threshold is above match_threshold")
+        return rules
 
 
 def _text_level(exact_a: str, exact_b: str, folded_a: str, folded_b: str, similar: float) -> Level:

@@ -101,3 +101,18 @@ def test_a_bad_register_row_imports_nothing_and_gets_one_line(tmp_path):
             "SELECT count(*) FROM audit_trail WHERE action = 'residents-import'"
         ).fetchone()[0]
     assert names == [("太郎",)] * 3 and imports == 1
+
+
+def test_matching_thresholds_the_wrong_way_round_stop_the_run_before_it_starts(tmp_path):
+    from kofu.settings import SAMPLE_CONFIG
+
+    config = tmp_path / "municipality.toml"
+    text = SAMPLE_CONFIG.read_text(encoding="utf-8") + "\nreview_threshold = 40.0\n"
+    config.write_text(text, encoding="utf-8")
+    inbox = tmp_path / "2026-11-26"
+    inbox.mkdir()
+    (inbox / "applications.jsonl").write_text("", encoding="utf-8")
+    env = {"KOFU_SECRET_KEY": TEST_KEY, "KOFU_CONFIG": str(config)}
+    result = kofu("nightly", "--inbox", str(inbox), env=env, tmp_path=tmp_path)
+    assert_one_line_error(result, "review_threshold is above match_threshold")
+    assert not (tmp_path / "var" / "prefect").exists()  # no run was started

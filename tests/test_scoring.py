@@ -153,3 +153,42 @@ def test_family_and_given_written_the_wrong_way_round_compare_as_variants():
     assert decide(swapped, TARO) == Verdict.MATCH
     # Swapped and a birth-date typo: a person decides.
     assert decide(replace(swapped, birth_date=date(1980, 4, 11)), TARO) == Verdict.REVIEW
+
+
+def test_the_settings_file_overrides_the_defaults(tmp_path):
+    import pytest
+
+    from kofu.errors import UserError
+    from kofu.settings import SAMPLE_CONFIG, load_municipality
+
+    text = SAMPLE_CONFIG.read_text(encoding="utf-8")
+    assert ScoringRules.from_settings(load_municipality(SAMPLE_CONFIG).matching) == RULES
+    path = tmp_path / "m.toml"
+    path.write_text(
+        text
+        + "\nmatch_threshold = 35.0\n"
+        + "[matching.weights.street]\n"
+        + "exact = 5.0\nvariant = 5.0\nsimilar = -3.0\ndifferent = -8.0\n",
+        encoding="utf-8",
+    )
+    rules = ScoringRules.from_settings(load_municipality(path).matching)
+    assert (rules.match_threshold, rules.weights["street"].similar) == (35.0, -3.0)
+    assert rules.weights["family"] == RULES.weights["family"]
+    # With the street's near miss back at -3, the house-number slip goes to a person.
+    typo = replace(TARO, street="中央1-2-4")
+    assert verdict(rank(typo, [TARO], rules), rules) == Verdict.REVIEW
+
+    weights = "exact = 5.0\nvariant = 5.0\nsimilar = 1.0\ndifferent = -8.0\n"
+    path.write_text(text + "\n[matching.weights.street_name]\n" + weights, encoding="utf-8")
+    with pytest.raises(UserError, match="unknown field"):
+        load_municipality(path)
+    path.write_text(text + "\nreview_threshold = 40.0\n", encoding="utf-8")
+    with pytest.raises(UserError, match="review_threshold is above match_threshold"):
+        ScoringRules.from_settings(load_municipality(path).matching)
+    path.write_text(
+        text
+        + "\n[matching.weights.sex]\nexact = 1.0\nvariant = 1.0\nsimilar = 2.0\ndifferent = 0\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(UserError, match="must not rise"):
+        load_municipality(path)
