@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.lease import current_flow_run_id, held, holder_name, report_dead_run
 from flows.stages import publish_summary, run_stages
 from kofu.db import upgrade_schema
 from kofu.settings import get_settings
@@ -44,14 +45,17 @@ def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict:
     folder = Path(inbox) if inbox else settings.data_dir / "inbox" / today.isoformat()
     batch_id = batch_id or folder.name
     upgrade_schema(settings.db_url)
-    intake = intake_task(settings, folder, batch_id, today)
-    get_run_logger().info(
-        "intake %s: %d received, %d invalid, %d rejected lines, %d already taken in",
-        batch_id,
-        intake["received"],
-        intake["invalid"],
-        intake["rejected_lines"],
-        intake["already_known"],
-    )
-    counts = run_stages(settings, batch_id, today, now)
-    return publish_summary(settings, batch_id, {"intake": intake, **counts}, today)
+    holder = holder_name(flow_run.name or f"nightly {batch_id}")
+    with held(settings.db_url, holder, current_flow_run_id()) as lease:
+        report_dead_run(lease)
+        intake = intake_task(settings, folder, batch_id, today)
+        get_run_logger().info(
+            "intake %s: %d received, %d invalid, %d rejected lines, %d already taken in",
+            batch_id,
+            intake["received"],
+            intake["invalid"],
+            intake["rejected_lines"],
+            intake["already_known"],
+        )
+        counts = run_stages(settings, batch_id, today, now)
+        return publish_summary(settings, batch_id, {"intake": intake, **counts}, today)

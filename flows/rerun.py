@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.lease import current_flow_run_id, held, holder_name, report_dead_run
 from flows.nightly import JST
 from flows.stages import publish_summary, run_stages
 from kofu.db import unit_of_work, upgrade_schema
@@ -32,5 +33,7 @@ def rerun_failed(batch_id: str) -> dict:
             raise UserError(f"no batch {batch_id!r}: see `kofu status` for the batches")
     now = datetime.now(UTC)
     today = now.astimezone(JST).date()
-    counts = run_stages(settings, batch_id, today, now)
-    return publish_summary(settings, batch_id, counts, today)
+    with held(settings.db_url, holder_name(f"rerun {batch_id}"), current_flow_run_id()) as lease:
+        report_dead_run(lease)
+        counts = run_stages(settings, batch_id, today, now)
+        return publish_summary(settings, batch_id, counts, today)

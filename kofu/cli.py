@@ -112,10 +112,13 @@ def nightly(
 
 def _check_run_settings(settings: Settings) -> None:
     """What a run would otherwise find wrong only once started: fail with one line now."""
+    from flows.lease import check_free
     from tasks.scoring import ScoringRules
 
     print_password(settings)  # the print batches' encryption
     ScoringRules.from_settings(settings.municipality.matching)
+    _ready_db(settings)
+    check_free(settings.db_url)  # another run is writing: say so before starting a flow
 
 
 @app.command()

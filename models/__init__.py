@@ -3,6 +3,7 @@
 from models.applications import Application, Batch, RejectedLine
 from models.audit import AuditEvent
 from models.base import Base
+from models.leases import RunLease
 from models.notices import Notice, PrintBatch, RefusalLetter
 from models.queues import FailureItem, ReviewItem
 from models.residents import Resident
@@ -32,6 +33,7 @@ __all__ = [
     "RejectedLine",
     "Resident",
     "ResidentStatus",
+    "RunLease",
     "ReviewItem",
     "ReviewStatus",
     "Stage",
