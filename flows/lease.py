@@ -20,8 +20,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, update
 
+from kofu.atomic import remove_stale_temp_files
 from kofu.db import unit_of_work
 from kofu.errors import UserError
+from kofu.settings import Settings
 from models import RunLease
 from tasks.chunks import with_db_retry
 
@@ -165,11 +167,10 @@ def held(
         release(db_url, holder)
 
 
-def report_dead_run(taken: Taken) -> None:
-    """Say so when the lease was taken over from a run that died, and mark that run's Prefect
-    flow run crashed if Prefect still shows it running."""
-    if taken.dead_holder is None:
-        return
+def begin_run(taken: Taken, settings: Settings) -> None:
+    """First thing under the lease: clear what a killed run left, and report the run that
+    died holding the lease, marking its Prefect flow run crashed if Prefect still shows it
+    running."""
     from uuid import UUID
 
     from prefect import get_run_logger
@@ -177,6 +178,14 @@ def report_dead_run(taken: Taken) -> None:
     from prefect.states import Crashed
 
     logger = get_run_logger()
+    # No live writer owns a temp file now, so every one left is a killed write's.
+    removed = remove_stale_temp_files(
+        settings.notices_dir, settings.letters_dir, settings.print_dir
+    )
+    if removed:
+        logger.warning("removed %d unfinished file(s) left by a killed run", removed)
+    if taken.dead_holder is None:
+        return
     logger.warning(
         "the previous run (%s) stopped without finishing: its lease expired at %s UTC. This run"
         " carries its applications on from their last good state.",

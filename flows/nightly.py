@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -10,7 +10,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.lease import current_flow_run_id, held, holder_name, report_dead_run
+from flows.lease import begin_run, current_flow_run_id, held, holder_name
 from flows.stages import publish_summary, run_stages
 from kofu.db import upgrade_schema
 from kofu.settings import get_settings
@@ -46,8 +46,9 @@ def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict:
     batch_id = batch_id or folder.name
     upgrade_schema(settings.db_url)
     holder = holder_name(flow_run.name or f"nightly {batch_id}")
-    with held(settings.db_url, holder, current_flow_run_id()) as lease:
-        report_dead_run(lease)
+    ttl = timedelta(seconds=settings.lease_ttl_seconds)
+    with held(settings.db_url, holder, current_flow_run_id(), ttl) as lease:
+        begin_run(lease, settings)
         intake = intake_task(settings, folder, batch_id, today)
         get_run_logger().info(
             "intake %s: %d received, %d invalid, %d rejected lines, %d already taken in",

@@ -5,12 +5,12 @@ the ones that get through have their failure-queue items marked resolved."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.lease import current_flow_run_id, held, holder_name, report_dead_run
+from flows.lease import begin_run, current_flow_run_id, held, holder_name
 from flows.nightly import JST
 from flows.stages import publish_summary, run_stages
 from kofu.db import unit_of_work, upgrade_schema
@@ -33,7 +33,9 @@ def rerun_failed(batch_id: str) -> dict:
             raise UserError(f"no batch {batch_id!r}: see `kofu status` for the batches")
     now = datetime.now(UTC)
     today = now.astimezone(JST).date()
-    with held(settings.db_url, holder_name(f"rerun {batch_id}"), current_flow_run_id()) as lease:
-        report_dead_run(lease)
+    holder = holder_name(f"rerun {batch_id}")
+    ttl = timedelta(seconds=settings.lease_ttl_seconds)
+    with held(settings.db_url, holder, current_flow_run_id(), ttl) as lease:
+        begin_run(lease, settings)
         counts = run_stages(settings, batch_id, today, now)
         return publish_summary(settings, batch_id, counts, today)

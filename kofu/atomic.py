@@ -29,3 +29,15 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], None], mode: int = 0o60
 
 def write_bytes_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
     write_atomic(path, lambda fh: fh.write(data), mode)
+
+
+def remove_stale_temp_files(*roots: Path) -> int:
+    """Delete the temp files a killed writer left behind (``.name.XXXX.tmp``, see
+    ``write_atomic``). Call only while holding the run lease: then no live writer owns one."""
+    removed = 0
+    for root in roots:
+        if root.is_dir():
+            for stale in root.rglob(".*.tmp"):
+                stale.unlink(missing_ok=True)
+                removed += 1
+    return removed
