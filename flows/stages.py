@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from prefect import get_run_logger
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.futures import PrefectFuture
 
 from kofu.db import unit_of_work
@@ -19,7 +19,7 @@ from tasks.matching import match_task
 from tasks.notices import generate_notices_task, print_batch_task
 from tasks.photos import check_photos_task
 from tasks.queues import record_failure
-from tasks.reports import batch_summary
+from tasks.reports import batch_summary, open_failures_by_code
 from tasks.scoring import ScoringRules
 from tasks.visit_windows import assign_visit_windows_task, counter_load, notices_without_window
 
@@ -151,6 +151,7 @@ def publish_summary(
         summary = batch_summary(session, batch_id)
         summary["notices_without_window"] = notices_without_window(session, batch_id)
         load = counter_load(session, settings.municipality, issued_on) if issued_on else []
+        failures = open_failures_by_code(session, batch_id)
     rows = [{"state": state, "count": n} for state, n in summary["states"].items()]
     rows += [
         {"state": "rejected lines", "count": summary["rejected_lines"]},
@@ -170,5 +171,27 @@ def publish_summary(
             description=f"Visit windows booked against capacity, per counter and open day,"
             f" from {issued_on}",
         )
+    if failures:
+        create_markdown_artifact(
+            key="nightly-warnings",
+            markdown=_failure_warning(batch_id, failures),
+            description=f"Technical failures waiting in the failure queue for batch {batch_id}",
+        )
     summary["this_run"] = stage_counts
     return summary
+
+
+def _failure_warning(batch_id: str, failures: list[tuple[str, str, int]]) -> str:
+    """Counts by stage and error code, and what to do: codes only, never personal data."""
+    lines = [
+        f"# {sum(n for *_, n in failures)} application(s) of batch {batch_id} failed",
+        "",
+        "The run went on with the rest. These keep their last good state and wait in the",
+        "failure queue (`kofu queue list --kind failure`). Fix the cause, then rerun them with",
+        f"`kofu rerun --batch-id {batch_id}` or the `rerun-failed` deployment in the Prefect UI.",
+        "",
+        "| stage | error code | applications |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {stage} | {code} | {n} |" for stage, code, n in failures]
+    return "\n".join(lines) + "\n"

@@ -122,3 +122,14 @@ def match_methods(session: Session, batch_id: str) -> dict[str, dict[str, str | 
         }
         for app_id, state, method, stage in rows
     }
+
+
+def open_failures_by_code(session: Session, batch_id: str) -> list[tuple[str, str, int]]:
+    """(stage, error code, count) of the batch's failure-queue items not yet resolved."""
+    rows = session.execute(
+        select(FailureItem.stage, FailureItem.error_code, func.count())
+        .where(FailureItem.batch_id == batch_id, FailureItem.status != FailureStatus.RESOLVED)
+        .group_by(FailureItem.stage, FailureItem.error_code)
+        .order_by(FailureItem.stage, FailureItem.error_code)
+    )
+    return [(stage.value, code, n) for stage, code, n in rows]

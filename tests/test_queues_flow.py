@@ -126,6 +126,19 @@ def test_failure_rerun_and_review_decision_reach_a_notice(kofu_env, tmp_path):
         "photo-file-unreadable",
         "pending",
     )
+    # The run ended Completed, with a warning artifact saying what failed and what to do.
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        warnings = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["nightly-warnings"])),
+            sort=ArtifactSort.CREATED_DESC,
+        )
+    text = warnings[0].data
+    assert "| photos | photo-file-unreadable | 1 |" in text
+    assert f"kofu rerun --batch-id {folder.name}" in text
 
     env = {**os.environ}
     listed = subprocess.run(
