@@ -58,5 +58,12 @@ def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict:
             intake["rejected_lines"],
             intake["already_known"],
         )
+        if intake["numbers_scrubbed"] is None:
+            get_run_logger().warning(
+                "intake %s: could not blank the individual numbers in %s (read-only?); delete"
+                " the delivery once the run is checked",
+                batch_id,
+                folder / "applications.jsonl",
+            )
         counts = run_stages(settings, batch_id, today, now)
         return publish_summary(settings, batch_id, {"intake": intake, **counts}, today)

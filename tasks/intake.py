@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -20,6 +20,7 @@ from prefect import task
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kofu.atomic import write_bytes_atomic
 from kofu.db import unit_of_work
 from kofu.errors import UserError
 from kofu.mynumber import has_valid_check_digit, is_well_formed, keyed_hash
@@ -80,6 +81,9 @@ class IntakeResult:
     invalid: int
     rejected_lines: int
     already_known: int
+    # Individual numbers blanked in the delivery file once recorded; None if the file could
+    # not be rewritten (a read-only share).
+    numbers_scrubbed: int | None = 0
 
 
 def read_delivery_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -290,7 +294,33 @@ def take_in(settings: Settings, folder: Path, batch_id: str, today: date) -> Int
             session.commit()
             return result
 
-    return with_db_retry(run)
+    result = with_db_retry(run)
+    # Only now that every line is recorded (the numbers as keyed hashes) may the plain numbers
+    # go: the delivery is the last place they are in.
+    return replace(result, numbers_scrubbed=scrub_delivery(folder))
+
+
+# Twelve digits, plain or as 4-4-4 with spaces or hyphens, in ASCII or full-width, standing
+# alone (an application id has 23 digits and is left as it is).
+_NUMBER_IN_TEXT = re.compile(
+    r"(?<![0-9０-９])[0-9０-９]{4}[ -]?[0-9０-９]{4}[ -]?[0-9０-９]{4}(?![0-9０-９])"
+)
+
+
+def scrub_delivery(folder: Path) -> int | None:
+    """Blank every individual number in the delivery file, atomically; everything else in it
+    stays byte for byte, so taking the delivery in again still finds every line known.
+    Returns how many were blanked, or None if the file cannot be rewritten."""
+    path = folder / DELIVERY_FILE
+    try:
+        text = path.read_bytes().decode("utf-8", errors="surrogateescape")
+        scrubbed, count = _NUMBER_IN_TEXT.subn("", text)
+        if count:
+            mode = path.stat().st_mode & 0o777
+            write_bytes_atomic(path, scrubbed.encode("utf-8", errors="surrogateescape"), mode)
+        return count
+    except OSError:
+        return None
 
 
 @task(

@@ -115,3 +115,28 @@ def test_a_folder_without_a_delivery_is_a_clear_error(kofu_env, tmp_path):
         pytest.raises(UserError, match="no applications.jsonl"),
     ):
         take_in_delivery(session, tmp_path, "x", KEY, TODAY)
+
+
+def test_once_taken_in_the_delivery_keeps_no_individual_number(kofu_env, tmp_path):
+    from tasks.intake import take_in
+
+    app_id = "12345678901234567890123"  # 23 digits: not a number to blank
+    lines = [
+        application_line(application_id=app_id, photo="photos/1.jpg"),
+        application_line(application_id="1002", individual_number="１２３４５６７８９０１８"),
+        b'{"application_id": "1003", "individual_number": "9832 0567 3214", broken',
+        b"\xff\xfe not utf-8 983205673214",
+    ]
+    folder = write_delivery(tmp_path / "2026-11-26", lines, {"photos/1.jpg": jpeg_bytes()})
+    before = (folder / "applications.jsonl").read_bytes()
+    result = take_in(kofu_env, folder, "2026-11-26", TODAY)
+    assert result.numbers_scrubbed == 4
+    after = (folder / "applications.jsonl").read_bytes()
+    for number in (b"983205673214", b"9832 0567 3214", "１２３４５６７８９０１８".encode()):
+        assert number in before and number not in after
+    assert after.count(b"\n") == before.count(b"\n") and b"\xff\xfe not utf-8" in after
+    assert app_id.encode() in after and b'"individual_number": ""' in after
+    # Taken in again: every line is known, nothing is added or changed.
+    again = take_in(kofu_env, folder, "2026-11-26", TODAY)
+    assert (again.received, again.invalid, again.rejected_lines) == (0, 0, 0)
+    assert again.already_known == 4 and again.numbers_scrubbed == 0

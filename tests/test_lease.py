@@ -96,7 +96,7 @@ def test_a_run_killed_holding_the_lease_is_reported_and_marked_crashed(kofu_env,
     long_ago = datetime.now(UTC) - timedelta(hours=2)
     acquire(kofu_env.db_url, "nightly 2026-11-25 on host-a, pid 4242", str(dead.id), now=long_ago)
 
-    folder = write_delivery(tmp_path / "2026-11-26", [], {})
+    folder = write_delivery(tmp_path / "lease-takeover", [], {})
     nightly(inbox=str(folder))
 
     with get_client(sync_client=True) as client:

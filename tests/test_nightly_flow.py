@@ -249,11 +249,12 @@ def test_prefect_recorded_the_runs_and_the_summary_artifact(night):
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["nightly-summary"]))
         )
     assert len(runs) >= 2 and all(r.state.is_completed() for r in runs)
-    table = (
-        artifacts[0].data if isinstance(artifacts[0].data, list) else json.loads(artifacts[0].data)
-    )
-    counts = {row["state"]: row["count"] for row in table}
-    assert counts["notice_generated"] == night["first"]["states"]["notice_generated"]
+    # Other tests publish this key too, some for a batch of the same name: one of the
+    # artifacts must be this night's first run's, count for count.
+    tables = [a.data if isinstance(a.data, list) else json.loads(a.data) for a in artifacts]
+    published = [{row["state"]: row["count"] for row in table} for table in tables]
+    expected = night["first"]["states"]
+    assert any(all(p.get(state) == n for state, n in expected.items()) for p in published)
 
 
 def _number_patterns(numbers: list[str]) -> list[bytes]:
