@@ -10,6 +10,7 @@ lease also covers runs started by hand (`kofu nightly`, `kofu rerun`) and from o
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -153,7 +154,12 @@ def held(
     def heartbeat() -> None:
         while not stop.wait(ttl.total_seconds() / 5):
             try:
-                renew(db_url, holder, ttl)
+                if not renew(db_url, holder, ttl):
+                    # Stalled past the ttl and taken over: say so loudly; the guarded
+                    # transitions keep the two runs from doing any application twice.
+                    logging.getLogger("kofu.lease").error(
+                        "the run lease was taken over by another run while this one still ran"
+                    )
             except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
                 continue
 
