@@ -34,7 +34,7 @@ from datetime import date, timedelta
 import jaconv
 
 from kofu import demo_names
-from kofu.demo_data import RegisterRow, new_number, unique_digits
+from kofu.demo_data import RegisterRow, new_resident
 
 NO_NUMBER_SHARE = 0.05
 TWIN_SHARE = 0.02  # of children born into a family household
@@ -190,20 +190,8 @@ def build_register(rng: random.Random, n: int, pools: NamePools) -> SyntheticReg
     twin_of: dict[str, str] = {}
 
     def person(surname: Name, given: Name, sex: str, birth: date, postal: str, address: str):
-        number = None if rng.random() < NO_NUMBER_SHARE else new_number(rng, numbers)
-        return RegisterRow(
-            resident_code=unique_digits(rng, 11, codes),
-            individual_number=number,
-            family_name=surname.kanji,
-            given_name=given.kanji,
-            family_name_kana=surname.kana,
-            given_name_kana=given.kana,
-            birth_date=birth,
-            sex=sex,
-            postal_code=postal,
-            address=address,
-            status="resident",
-            status_date=None,
+        return new_resident(
+            rng, codes, numbers, surname, given, sex, birth, postal, address, NO_NUMBER_SHARE
         )
 
     while len(rows) < n:

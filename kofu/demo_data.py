@@ -130,24 +130,40 @@ def generate_register(rng: random.Random, n: int) -> list[RegisterRow]:
         for sex, birth in names.household_members(rng)[: n - len(rows)]:
             given = names.pick_given_name(rng, sex, birth.year, avoid=taken)
             taken.add(given.kanji)
-            number = None if rng.random() < NO_NUMBER_SHARE else new_number(rng, numbers)
             rows.append(
-                RegisterRow(
-                    resident_code=unique_digits(rng, 11, codes),
-                    individual_number=number,
-                    family_name=surname.kanji,
-                    given_name=given.kanji,
-                    family_name_kana=surname.kana,
-                    given_name_kana=given.kana,
-                    birth_date=birth,
-                    sex=sex,
-                    postal_code=postal_code,
-                    address=address,
-                    status="resident",
-                    status_date=None,
-                )
+                new_resident(rng, codes, numbers, surname, given, sex, birth, postal_code, address)
             )
     return _assign_statuses(rng, rows)
+
+
+def new_resident(
+    rng: random.Random,
+    codes: set[str],
+    numbers: set[str],
+    surname: names.Name,
+    given: names.Name,
+    sex: str,
+    birth: date,
+    postal_code: str,
+    address: str,
+    no_number_share: float = NO_NUMBER_SHARE,
+) -> RegisterRow:
+    """A resident with a fresh resident code and, most of the time, a fresh valid number."""
+    number = None if rng.random() < no_number_share else new_number(rng, numbers)
+    return RegisterRow(
+        resident_code=unique_digits(rng, 11, codes),
+        individual_number=number,
+        family_name=surname.kanji,
+        given_name=given.kanji,
+        family_name_kana=surname.kana,
+        given_name_kana=given.kana,
+        birth_date=birth,
+        sex=sex,
+        postal_code=postal_code,
+        address=address,
+        status="resident",
+        status_date=None,
+    )
 
 
 def write_register_csv(rows: Iterable[RegisterRow], path: Path) -> None:
