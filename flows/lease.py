@@ -27,6 +27,7 @@ from kofu.errors import UserError
 from kofu.settings import Settings
 from models import RunLease
 from tasks.chunks import with_db_retry
+from tasks.queues import release_abandoned
 
 PIPELINE = "pipeline"
 # Long enough that a busy machine never misses it, short enough that a dead run's lease
@@ -173,6 +174,13 @@ def held(
         release(db_url, holder)
 
 
+def _release_abandoned(db_url: str) -> int:
+    with unit_of_work(db_url, write=True) as session:
+        released = release_abandoned(session, datetime.now(UTC))
+        session.commit()
+        return released
+
+
 def begin_run(taken: Taken, settings: Settings) -> None:
     """First thing under the lease: clear what a killed run left, and report the run that
     died holding the lease, marking its Prefect flow run crashed if Prefect still shows it
@@ -190,6 +198,12 @@ def begin_run(taken: Taken, settings: Settings) -> None:
     )
     if removed:
         logger.warning("removed %d unfinished file(s) left by a killed run", removed)
+    # Items a run was retrying when it died (or raised) wait again, due at once.
+    released = with_db_retry(lambda: _release_abandoned(settings.db_url))
+    if released:
+        logger.warning(
+            "%d failure-queue item(s) left retrying by a stopped run are due again", released
+        )
     if taken.dead_holder is None:
         return
     logger.warning(

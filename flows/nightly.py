@@ -11,7 +11,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.lease import begin_run, current_flow_run_id, held, holder_name
-from flows.stages import publish_summary, run_stages
+from flows.stages import publish_summary, run_stages, settle_failure_items, take_failure_items
 from kofu.db import upgrade_schema
 from kofu.settings import get_settings
 from tasks.intake import intake_task
@@ -49,6 +49,8 @@ def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict:
     ttl = timedelta(seconds=settings.lease_ttl_seconds)
     with held(settings.db_url, holder, current_flow_run_id(), ttl) as lease:
         begin_run(lease, settings)
+        # Failure-queue items due for another attempt (tasks/queues.py), this batch's too.
+        due = take_failure_items(settings, now)
         intake = intake_task(settings, folder, batch_id, today)
         get_run_logger().info(
             "intake %s: %d received, %d invalid, %d rejected lines, %d already taken in",
@@ -66,4 +68,12 @@ def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict:
                 folder / "applications.jsonl",
             )
         counts = run_stages(settings, batch_id, today, now)
+        counts["failures"] = settle_failure_items(settings, batch_id, now)
+        # Earlier batches' failures whose next attempt time has passed: their stages again.
+        retried = {}
+        for earlier in sorted(due - {batch_id}):
+            retried[earlier] = run_stages(settings, earlier, today, now)
+            retried[earlier]["failures"] = settle_failure_items(settings, earlier, now)
+        if retried:
+            counts["retried"] = retried
         return publish_summary(settings, batch_id, {"intake": intake, **counts}, today)

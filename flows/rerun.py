@@ -1,7 +1,8 @@
 """Rerun a batch's failed items: take them back through the stages they stopped in.
 
-Failed applications keep their last good state, so running the stages again picks them up;
-the ones that get through have their failure-queue items marked resolved."""
+Failed applications keep their last good state, so running the stages again picks them up.
+A person asked for it, so every open item of the batch is taken, dead ones too; the ones
+that get through are marked resolved, the others wait for their next attempt."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.lease import begin_run, current_flow_run_id, held, holder_name
 from flows.nightly import JST
-from flows.stages import publish_summary, run_stages
+from flows.stages import publish_summary, run_stages, settle_failure_items, take_failure_items
 from kofu.db import unit_of_work, upgrade_schema
 from kofu.errors import UserError
 from kofu.settings import get_settings
@@ -37,5 +38,7 @@ def rerun_failed(batch_id: str) -> dict:
     ttl = timedelta(seconds=settings.lease_ttl_seconds)
     with held(settings.db_url, holder, current_flow_run_id(), ttl) as lease:
         begin_run(lease, settings)
+        take_failure_items(settings, now, batch_id)
         counts = run_stages(settings, batch_id, today, now)
+        counts["failures"] = settle_failure_items(settings, batch_id, now)
         return publish_summary(settings, batch_id, counts, today)

@@ -18,7 +18,7 @@ from tasks.letters import write_letters_task
 from tasks.matching import match_task
 from tasks.notices import generate_notices_task, print_batch_task
 from tasks.photos import check_photos_task
-from tasks.queues import record_failure
+from tasks.queues import record_failure, resolve_failures, settle_failures, take_failures
 from tasks.reports import batch_summary, open_failures_by_code
 from tasks.scoring import ScoringRules
 from tasks.visit_windows import assign_visit_windows_task, counter_load, notices_without_window
@@ -64,8 +64,83 @@ def run_stages(settings: Settings, batch_id: str, issued_on: date, now: datetime
         with unit_of_work(settings.db_url) as session:
             chunks = plan_chunks(session, batch_id, state, size)
         totals[stage.value] = dict(_run_chunks(settings, stage, state, chunks, submit, now))
-    totals["print"] = print_batch_task(settings, batch_id, issued_on)
+    totals["print"] = _print_batch(settings, batch_id, issued_on, now)
     return totals
+
+
+def _print_batch(settings: Settings, batch_id: str, issued_on: date, now: datetime) -> dict:
+    """The batch's print files. A failure (after the task's retries) is queued for the batch
+    as a whole: the notices are safe, and the rerun assembles what is still unprinted."""
+    try:
+        printed = print_batch_task(settings, batch_id, issued_on)
+    except Exception as exc:
+        failure = exc
+        with_db_retry(lambda: _record_batch_failure(settings, batch_id, Stage.PRINT, failure, now))
+        get_run_logger().warning(
+            "print batch %s failed (%s): queued for rerun", batch_id, type(exc).__name__
+        )
+        return {"files": [], "pages": 0, "failed": 1}
+
+    def resolved() -> None:
+        with unit_of_work(settings.db_url, write=True) as session:
+            resolve_failures(session, None, Stage.PRINT, batch_id=batch_id)
+            session.commit()
+
+    with_db_retry(resolved)
+    return printed
+
+
+def _record_batch_failure(
+    settings: Settings, batch_id: str, stage: Stage, exc: BaseException, now: datetime
+) -> None:
+    with unit_of_work(settings.db_url, write=True) as session:
+        record_failure(session, batch_id, None, stage, exc, now)
+        session.commit()
+
+
+def take_failure_items(settings: Settings, now: datetime, batch_id: str | None = None) -> set[str]:
+    """Take failure-queue items for this run (tasks/queues.py take_failures): a batch's
+    open ones for a person's rerun, else every batch's due ones. Returns their batches."""
+
+    def take() -> set[str]:
+        with unit_of_work(settings.db_url, write=True) as session:
+            batches = take_failures(session, now, batch_id)
+            session.commit()
+            return batches
+
+    return with_db_retry(take)
+
+
+def settle_failure_items(settings: Settings, batch_id: str, now: datetime) -> dict[str, int]:
+    """After the stages ran over a batch: schedule the next attempt of what failed, declare
+    dead what failed too often, resolve what got through. Logs what a person must do."""
+
+    def settle():  # type: ignore[no-untyped-def]
+        with unit_of_work(settings.db_url, write=True) as session:
+            settled = settle_failures(session, batch_id, settings.municipality.failures, now)
+            session.commit()
+            return settled
+
+    settled = with_db_retry(settle)
+    logger = get_run_logger()
+    if settled.pending:
+        logger.warning(
+            "batch %s: %d failure-queue item(s) wait for their next attempt; the nightly run"
+            " takes them again, or `kofu rerun --batch-id %s` now",
+            batch_id,
+            settled.pending,
+            batch_id,
+        )
+    if settled.dead:
+        logger.error(
+            "batch %s: %d failure-queue item(s) failed %d times and are dead: fix the cause"
+            " (`kofu queue list --kind failure`), then `kofu rerun --batch-id %s`",
+            batch_id,
+            settled.dead,
+            settings.municipality.failures.max_attempts,
+            batch_id,
+        )
+    return {"resolved": settled.resolved, "pending": settled.pending, "dead": settled.dead}
 
 
 def _run_chunks(
@@ -156,6 +231,7 @@ def publish_summary(
     rows += [
         {"state": "rejected lines", "count": summary["rejected_lines"]},
         {"state": "failure queue (open)", "count": summary["failure_queue"]},
+        {"state": "failure queue (dead: needs a person)", "count": summary["failure_dead"]},
         {"state": "review queue (open)", "count": summary["review_queue"]},
         {"state": "notices without a visit window", "count": summary["notices_without_window"]},
     ]
@@ -181,17 +257,20 @@ def publish_summary(
     return summary
 
 
-def _failure_warning(batch_id: str, failures: list[tuple[str, str, int]]) -> str:
-    """Counts by stage and error code, and what to do: codes only, never personal data."""
+def _failure_warning(batch_id: str, failures: list[tuple[str, str, str, int]]) -> str:
+    """Counts by stage, error code and status, and what to do: codes only, never personal
+    data. (An item for the batch's print step counts as one.)"""
     lines = [
-        f"# {sum(n for *_, n in failures)} application(s) of batch {batch_id} failed",
+        f"# {sum(n for *_, n in failures)} item(s) of batch {batch_id} failed",
         "",
         "The run went on with the rest. These keep their last good state and wait in the",
-        "failure queue (`kofu queue list --kind failure`). Fix the cause, then rerun them with",
-        f"`kofu rerun --batch-id {batch_id}` or the `rerun-failed` deployment in the Prefect UI.",
+        "failure queue (`kofu queue list --kind failure`). A *pending* item is taken again by",
+        "the next nightly run; a *dead* one failed too often and waits for a person. Fix the",
+        f"cause, then rerun them with `kofu rerun --batch-id {batch_id}` or the `rerun-failed`",
+        "deployment in the Prefect UI.",
         "",
-        "| stage | error code | applications |",
-        "|---|---|---|",
+        "| stage | error code | status | items |",
+        "|---|---|---|---|",
     ]
-    lines += [f"| {stage} | {code} | {n} |" for stage, code, n in failures]
+    lines += [f"| {stage} | {code} | {status} | {n} |" for stage, code, status, n in failures]
     return "\n".join(lines) + "\n"

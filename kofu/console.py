@@ -17,6 +17,8 @@ def summary_table(summary: dict) -> Table:
     table.add_row("rejected lines", str(summary["rejected_lines"]))
     table.add_row("review queue (open)", str(summary["review_queue"]))
     table.add_row("failure queue (open)", str(summary["failure_queue"]))
+    if summary.get("failure_dead"):
+        table.add_row("failure queue (dead: needs a person)", str(summary["failure_dead"]))
     if "notices_without_window" in summary:
         table.add_row("notices without a visit window", str(summary["notices_without_window"]))
     return table

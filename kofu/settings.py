@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import date, time
+from datetime import date, time, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -281,6 +281,22 @@ class MatchingRules(BaseModel):
         return self
 
 
+class FailureRetry(BaseModel):
+    """How the failure queue retries on its own (tasks/queues.py). An item that failed is
+    taken again by the first nightly run after its next attempt time: ``first_delay_hours``
+    after the first failure, doubling each time up to a day. After ``max_attempts`` failed
+    runs it is dead: only a person's ``kofu rerun`` takes it again."""
+
+    model_config = {"extra": "forbid"}  # a misspelt key is an error, not a silent default
+
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    first_delay_hours: float = Field(default=1.0, gt=0, le=24)
+
+    def delay(self, attempts: int) -> timedelta:
+        """The wait before the next attempt, after ``attempts`` failed ones."""
+        return timedelta(hours=min(self.first_delay_hours * 2 ** (attempts - 1), 24))
+
+
 class Municipality(BaseModel):
     name: str
     code: str = ""
@@ -289,6 +305,7 @@ class Municipality(BaseModel):
     photo: PhotoRules = PhotoRules()
     print: PrintSettings = PrintSettings()
     matching: MatchingRules = MatchingRules()
+    failures: FailureRetry = FailureRetry()
     # Applications per Prefect task: each task run costs ~50 ms of orchestration,
     # so hundreds per chunk keep that under a few percent of the work.
     chunk_size: int = Field(default=250, ge=1, le=10_000)

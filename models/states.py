@@ -58,6 +58,14 @@ class ResidentStatus(StrEnum):
 
 
 class FailureStatus(StrEnum):
+    """A failure-queue item's life (tasks/queues.py).
+
+    pending: waits for its next attempt time; the nightly run takes it then.
+    retrying: a run is taking it through its stage again right now.
+    dead: failed max_attempts times; only a person's ``kofu rerun`` takes it again.
+    resolved: the application got through the stage.
+    """
+
     PENDING = "pending"
     RETRYING = "retrying"
     DEAD = "dead"
@@ -76,3 +84,14 @@ class Stage(StrEnum):
     NOTICES = "notices"
     LETTERS = "letters"
     PRINT = "print"
+
+
+# The state an application waits in for each stage; a failed application keeps it, so
+# running the stage again picks it up. Print works on the whole batch (no one state).
+STAGE_INPUT: dict[Stage, ApplicationState | None] = {
+    Stage.PHOTOS: S.RECEIVED,
+    Stage.LETTERS: S.PHOTO_REJECTED,
+    Stage.MATCHING: S.PHOTO_OK,
+    Stage.NOTICES: S.MATCHED,
+    Stage.PRINT: None,
+}

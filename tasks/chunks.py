@@ -22,6 +22,7 @@ from tenacity import (
 )
 
 from models import Application, ApplicationState
+from tasks.queues import held_back
 
 T = TypeVar("T")
 
@@ -40,10 +41,12 @@ class Chunk:
 
 
 def plan_chunks(session: Session, batch_id: str, state: ApplicationState, size: int) -> list[Chunk]:
+    """The batch's applications waiting in ``state``, in chunks of ``size``; those the
+    failure queue holds back (tasks/queues.py) are left out."""
     pks = list(
         session.scalars(
             select(Application.id)
-            .where(Application.batch_id == batch_id, Application.state == state)
+            .where(Application.batch_id == batch_id, Application.state == state, ~held_back())
             .order_by(Application.id)
         )
     )
@@ -64,6 +67,7 @@ def chunk_applications(
                 Application.batch_id == chunk.batch_id,
                 Application.id.between(chunk.first_pk, chunk.last_pk),
                 Application.state == state,
+                ~held_back(),
             )
             .order_by(Application.id)
         )

@@ -16,7 +16,7 @@ from kofu.settings import Municipality, Settings
 from models import Application, ApplicationState, RefusalLetter, Stage
 from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, chunk_applications, with_db_retry
 from tasks.photos import PROBLEMS
-from tasks.queues import record_failure
+from tasks.queues import record_failure, resolve_failures
 from tasks.refusal_letter import RefusalContent, RefusalReason, write_refusal_letter
 
 # The letter is one page; six reasons fit with room to spare (measured on the layout).
@@ -105,6 +105,7 @@ def _record_letters(db_url: str, chunk: Chunk, written: list, now: datetime) -> 
                 record_failure(session, chunk.batch_id, pk, Stage.LETTERS, entry[1], now)
                 counts["failed"] += 1
                 continue
+            resolve_failures(session, pk, Stage.LETTERS)
             exists = select(RefusalLetter.id).where(RefusalLetter.application_pk == pk)
             if session.scalar(exists) is not None:
                 continue

@@ -67,6 +67,9 @@ def batch_summary(session: Session, batch_id: str | None = None) -> dict:
         "states": states,
         "rejected_lines": count(RejectedLine, *lines_where),
         "failure_queue": count(FailureItem, *failure_where),
+        "failure_dead": count(
+            FailureItem, *failure_where, FailureItem.status == FailureStatus.DEAD
+        ),
         "review_queue": count(ReviewItem, *review_where),
     }
 
@@ -124,12 +127,14 @@ def match_methods(session: Session, batch_id: str) -> dict[str, dict[str, str | 
     }
 
 
-def open_failures_by_code(session: Session, batch_id: str) -> list[tuple[str, str, int]]:
-    """(stage, error code, count) of the batch's failure-queue items not yet resolved."""
+def open_failures_by_code(session: Session, batch_id: str) -> list[tuple[str, str, str, int]]:
+    """(stage, error code, status, count) of the batch's failure-queue items not yet
+    resolved."""
+    columns = (FailureItem.stage, FailureItem.error_code, FailureItem.status)
     rows = session.execute(
-        select(FailureItem.stage, FailureItem.error_code, func.count())
+        select(*columns, func.count())
         .where(FailureItem.batch_id == batch_id, FailureItem.status != FailureStatus.RESOLVED)
-        .group_by(FailureItem.stage, FailureItem.error_code)
-        .order_by(FailureItem.stage, FailureItem.error_code)
+        .group_by(*columns)
+        .order_by(*columns)
     )
-    return [(stage.value, code, n) for stage, code, n in rows]
+    return [(stage.value, code, status.value, n) for stage, code, status, n in rows]

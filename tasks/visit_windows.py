@@ -30,6 +30,7 @@ from kofu.db import unit_of_work
 from kofu.settings import Counter, Municipality, Settings, TimeBand
 from models import Application, ApplicationState, Notice, Resident, VisitWindow
 from tasks.chunks import CHUNK_TASK_OPTIONS, with_db_retry
+from tasks.queues import held_back
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # 年末年始: municipal offices close from 29 December to 3 January.
@@ -138,6 +139,7 @@ def assign_visit_windows(
             Application.batch_id == batch_id,
             Application.state == ApplicationState.MATCHED,
             Application.id.not_in(has_window),
+            ~held_back(),  # no slot for a notice the failure queue holds back
         )
         # First come, first served. (SQLite keeps the wall-clock time of submitted_at, not
         # its offset; J-LIS stamps are all +09:00.)

@@ -137,7 +137,7 @@ def test_failure_rerun_and_review_decision_reach_a_notice(kofu_env, tmp_path):
             sort=ArtifactSort.CREATED_DESC,
         )
     text = warnings[0].data
-    assert "| photos | photo-file-unreadable | 1 |" in text
+    assert "| photos | photo-file-unreadable | pending | 1 |" in text
     assert f"kofu rerun --batch-id {folder.name}" in text
 
     env = {**os.environ}
