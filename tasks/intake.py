@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO, Final
 
 from prefect import task
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kofu.atomic import write_bytes_atomic
+from kofu.atomic import write_atomic
 from kofu.db import unit_of_work
 from kofu.errors import UserError
 from kofu.mynumber import has_valid_check_digit, is_well_formed, keyed_hash
@@ -48,10 +48,30 @@ REQUIRED_FIELDS = (
 )
 OPTIONAL_FIELDS = ("individual_number",)
 CHANNELS = frozenset({"smartphone", "pc", "kiosk", "mail"})
-_APPLICATION_ID = re.compile(r"\d{1,64}")
-_POSTAL_CODE = re.compile(r"\d{3}-\d{4}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# ASCII digits only: \d would also take full-width and other scripts' digits.
+_APPLICATION_ID = re.compile(r"[0-9]{1,64}")
+_POSTAL_CODE = re.compile(r"[0-9]{3}-[0-9]{4}")
+# date.fromisoformat alone also takes 19800401 and week dates (1980-W14-2).
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A JSON escape like "\ud800" decodes to a lone surrogate, which no database can store.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Control characters (Unicode category Cc: C0, DEL and C1) have no place in a name or address.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _OLDEST_BIRTH = date(1890, 1, 1)
+_TEXT_CODES: Final = {
+    "family_name": "bad-name",
+    "given_name": "bad-name",
+    "family_name_kana": "bad-name",
+    "given_name_kana": "bad-name",
+    "address": "bad-address",
+}
+# The longest value each text field may hold: its column's length, so that a long name is
+# invalid here instead of failing the whole intake on a database that enforces lengths.
+_MAX_CHARS: Final = {name: Application.__table__.c[name].type.length for name in _TEXT_CODES}
+# A photo path longer than this, or with a longer part, is no path a delivery would carry
+# (and opening it would fail on every run).
+MAX_PHOTO_PATH = 1024
+MAX_PATH_PART_BYTES = 255
 
 
 @dataclass(frozen=True)
@@ -69,8 +89,7 @@ class ParsedApplication:
 
     @property
     def valid(self) -> bool:
-        # individual-number-check-digit is a note for matching, not a broken contract.
-        return all(r == "individual-number-check-digit" for r in self.reasons)
+        return not self.reasons
 
 
 @dataclass(frozen=True)
@@ -87,8 +106,16 @@ class IntakeResult:
 
 
 def read_delivery_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The non-blank lines and their numbers. A line longer than MAX_LINE_BYTES comes back
+    cut to MAX_LINE_BYTES + 1 bytes, enough for ``parse_line`` to refuse it; the rest of it
+    is skipped piece by piece, so a 10 MB line is never held in memory."""
     with path.open("rb") as fh:
-        for line_no, raw in enumerate(fh, start=1):
+        line_no = 0
+        while raw := fh.readline(MAX_LINE_BYTES + 1):
+            line_no += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while (rest := fh.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass
             if raw.strip():
                 yield line_no, raw
 
@@ -104,7 +131,9 @@ def parse_line(
         return RejectedDeliveryLine(line_no, "not-utf8")
     try:
         obj = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
+        # ValueError: not JSON, or an integer of thousands of digits (Python refuses to
+        # convert it); RecursionError: arrays or objects nested thousands deep.
         return RejectedDeliveryLine(line_no, "malformed-json")
     if not isinstance(obj, dict):
         return RejectedDeliveryLine(line_no, "not-an-object")
@@ -120,40 +149,58 @@ def parse_line(
         reasons.append("unexpected-field")
     out = parsed.fields
 
-    submitted = _text(obj, "submitted_at")
-    try:
-        stamp = datetime.fromisoformat(submitted) if submitted else None
-        if stamp is not None and stamp.tzinfo is None:
-            raise ValueError
-        out["submitted_at"] = stamp
-    except ValueError:
-        reasons.append("bad-submitted-at")
+    def field_text(name: str, code: str) -> str | None:
+        """The field's text, stripped; None when absent. A field that is there but not a
+        string (null, a number, a list) or holds a lone surrogate breaks the contract:
+        ``code``."""
+        if name not in obj:
+            return None
+        value = obj[name]
+        if not isinstance(value, str) or _SURROGATE.search(value):
+            reasons.append(code)
+            return None
+        return value.strip()
 
-    channel = _text(obj, "channel")
+    submitted = field_text("submitted_at", "bad-submitted-at")
+    if submitted is not None:
+        try:
+            stamp = datetime.fromisoformat(submitted)
+            if stamp.tzinfo is None:
+                raise ValueError
+            out["submitted_at"] = stamp
+        except ValueError:
+            reasons.append("bad-submitted-at")
+
+    channel = field_text("channel", "bad-channel")
     if channel is not None and channel not in CHANNELS:
         reasons.append("bad-channel")
     out["channel"] = channel
 
-    number = obj.get("individual_number")
+    number = obj.get("individual_number")  # null counts as absent: the field is optional
     if number is not None:
         if not isinstance(number, str) or not is_well_formed(number):
             reasons.append("bad-individual-number")
         elif not has_valid_check_digit(number):
-            # Matching goes on without the number (and says so).
+            # Not an individual number at all (総務省令第85号 第5条): a typo or a made-up
+            # number. Only the resident can say which, so the application is invalid.
             reasons.append("individual-number-check-digit")
         else:
             out["individual_number_hmac"] = keyed_hash(number, key)
 
-    for name in ("family_name", "given_name", "family_name_kana", "given_name_kana", "address"):
-        value = _text(obj, name)
-        if name in obj and (not value or _CONTROL.search(value) or len(value) > 200):
-            reasons.append("bad-address" if name == "address" else "bad-name")
+    for name, code in _TEXT_CODES.items():
+        value = field_text(name, code)
+        if value is not None and (
+            not value or _CONTROL.search(value) or len(value) > _MAX_CHARS[name]
+        ):
+            reasons.append(code)
         out[name] = value
 
-    birth_text = _text(obj, "birth_date")
+    birth_text = field_text("birth_date", "bad-birth-date")
     if birth_text is not None:
         try:
-            birth = date.fromisoformat(birth_text)
+            if not _DATE.fullmatch(birth_text):
+                raise ValueError
+            birth = date.fromisoformat(birth_text)  # 2026-02-30 raises
             if not _OLDEST_BIRTH <= birth <= today:
                 raise ValueError
             out["birth_date"] = birth
@@ -161,16 +208,18 @@ def parse_line(
             reasons.append("bad-birth-date")
 
     sex = obj.get("sex")
-    if "sex" in obj and sex not in ("1", "2", 1, 2):
+    # "1" or 2, but not true (True == 1 in Python) nor 1.0.
+    sex_ok = sex in ("1", "2") if isinstance(sex, str) else type(sex) is int and sex in (1, 2)
+    if "sex" in obj and not sex_ok:
         reasons.append("bad-sex")
-    out["sex"] = str(sex) if sex in ("1", "2", 1, 2) else None
+    out["sex"] = str(sex) if sex_ok else None
 
-    postal = _text(obj, "postal_code")
+    postal = field_text("postal_code", "bad-postal-code")
     if postal is not None and not _POSTAL_CODE.fullmatch(postal):
         reasons.append("bad-postal-code")
     out["postal_code"] = postal
 
-    photo = _text(obj, "photo")
+    photo = field_text("photo", "bad-photo-path")
     if photo is not None:
         code = photo_path_problem(folder, photo)
         if code:
@@ -182,23 +231,29 @@ def parse_line(
     return parsed
 
 
-def _text(obj: dict, name: str) -> str | None:
-    value = obj.get(name)
-    return value.strip() if isinstance(value, str) else None
-
-
 def photo_path_problem(folder: Path, relative: str) -> str | None:
-    """The photo must be a relative path that stays inside the delivery folder."""
+    """The photo must be a relative path that stays inside the delivery folder. Nothing is
+    opened here: a symlink is resolved to see where it leads, never followed to read."""
     if not relative or "\x00" in relative or "\\" in relative:
         return "bad-photo-path"
     pure = PurePosixPath(relative)
     if pure.is_absolute() or ".." in pure.parts:
         return "photo-path-outside-delivery"
+    if len(relative) > MAX_PHOTO_PATH or any(
+        len(part.encode("utf-8", "surrogatepass")) > MAX_PATH_PART_BYTES for part in pure.parts
+    ):
+        return "bad-photo-path"
     root = folder.resolve()
-    # resolve() follows symlinks, so a link that leads outside is caught here too.
-    if not (root / pure).resolve().is_relative_to(root):
+    try:
+        # resolve() follows symlinks, so a link that leads outside is caught here too.
+        target = (root / pure).resolve()
+    except (RuntimeError, OSError):  # a symlink loop (RuntimeError before Python 3.13)
+        return "bad-photo-path"
+    if not target.is_relative_to(root):
         return "photo-path-outside-delivery"
-    return None
+    if target.exists() and not target.is_file():  # a folder, a pipe, a device
+        return "bad-photo-path"
+    return None  # a photo still missing is the system's problem: the photo stage queues it
 
 
 def take_in_delivery(
@@ -208,9 +263,10 @@ def take_in_delivery(
     path = folder / DELIVERY_FILE
     if not path.is_file():
         raise UserError(f"no {DELIVERY_FILE} in {folder}: is this a delivery folder?")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     batch = session.get(Batch, batch_id)
     if batch is None:
+        with path.open("rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
         batch = Batch(id=batch_id, inbox=str(folder.resolve()), delivery_sha256=digest)
         session.add(batch)
         session.flush()
@@ -300,27 +356,68 @@ def take_in(settings: Settings, folder: Path, batch_id: str, today: date) -> Int
     return replace(result, numbers_scrubbed=scrub_delivery(folder))
 
 
-# Twelve digits, plain or as 4-4-4 with spaces or hyphens, in ASCII or full-width, standing
-# alone (an application id has 23 digits and is left as it is).
-_NUMBER_IN_TEXT = re.compile(
-    r"(?<![0-9０-９])[0-9０-９]{4}[ -]?[0-9０-９]{4}[ -]?[0-9０-９]{4}(?![0-9０-９])"
+# Twelve digits, plain or as 4-4-4 with spaces or hyphens, in ASCII or full-width (UTF-8
+# EF BC 90-99), standing alone (an application id has 23 digits and is left as it is).
+# Matched on the bytes, so a line that is not UTF-8 is scrubbed too and otherwise kept as is.
+_DIGIT = rb"(?:[0-9]|\xef\xbc[\x90-\x99])"
+_NUMBER_IN_BYTES = re.compile(
+    # The first look-ahead only makes the search fast: it fails at once on most bytes.
+    rb"(?=[0-9\xef])(?<![0-9])(?<!\xef\xbc[\x90-\x99])"
+    + rb"[ -]?".join([_DIGIT + rb"{4}"] * 3)
+    + rb"(?![0-9]|\xef\xbc[\x90-\x99])"
 )
+# A match with its look-ahead spans at most 41 bytes, its look-behind 3.
+_SCRUB_TAIL, _SCRUB_BEHIND = 64, 3
+SCRUB_PIECE = 1 << 20
 
 
 def scrub_delivery(folder: Path) -> int | None:
     """Blank every individual number in the delivery file, atomically; everything else in it
     stays byte for byte, so taking the delivery in again still finds every line known.
-    Returns how many were blanked, or None if the file cannot be rewritten."""
+    Returns how many were blanked, or None if the file cannot be rewritten. The file is
+    streamed in pieces (once to count, once more to rewrite only if there is anything to
+    blank), never read whole: a delivery may hold a 10 MB line."""
     path = folder / DELIVERY_FILE
     try:
-        text = path.read_bytes().decode("utf-8", errors="surrogateescape")
-        scrubbed, count = _NUMBER_IN_TEXT.subn("", text)
+        with path.open("rb") as fh:
+            count = sum(n for _, n in scrubbed_pieces(fh))
         if count:
-            mode = path.stat().st_mode & 0o777
-            write_bytes_atomic(path, scrubbed.encode("utf-8", errors="surrogateescape"), mode)
+
+            def write(out: BinaryIO) -> None:
+                with path.open("rb") as fh:
+                    for piece, _ in scrubbed_pieces(fh):
+                        out.write(piece)
+
+            write_atomic(path, write, path.stat().st_mode & 0o777)
         return count
     except OSError:
         return None
+
+
+def scrubbed_pieces(fh: BinaryIO, size: int = SCRUB_PIECE) -> Iterator[tuple[bytes, int]]:
+    """The stream's bytes with every number blanked, in pieces of about ``size`` bytes, each
+    with how many numbers it blanked. The same result as one substitution over the whole
+    file: a number across two pieces is held back until the next one."""
+    buf, start = b"", 0  # buf[:start] was given out already: kept for the look-behind
+    while True:
+        more = fh.read(size)
+        buf += more
+        # Everything before ``end`` can be decided now: a match starting there has its
+        # whole span and look-ahead inside buf.
+        end = max(start, len(buf) - _SCRUB_TAIL) if more else len(buf)
+        parts, pos, count = [], start, 0
+        for match in _NUMBER_IN_BYTES.finditer(buf, start):
+            if match.start() >= end:
+                break
+            parts.append(buf[pos : match.start()])
+            pos, count = match.end(), count + 1
+        end = max(end, pos)
+        parts.append(buf[pos:end])
+        yield b"".join(parts), count
+        if not more:
+            return
+        keep = max(0, end - _SCRUB_BEHIND)
+        buf, start = buf[keep:], end - keep
 
 
 @task(

@@ -12,6 +12,8 @@ then the quality checks (``tasks.photo_quality``) and the capture date.
 from __future__ import annotations
 
 import io
+import os
+import stat
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -304,13 +306,31 @@ class PhotoUnreadable(Exception):
     code = "photo-file-unreadable"
 
 
+class PhotoOutsideDelivery(PhotoUnreadable):
+    """The path leads out of the delivery folder now (a symlink put there after intake
+    checked it): never followed, queued for a person to look at."""
+
+    code = "photo-path-outside-delivery"
+
+
+# Do not follow a symlink in the last part of the path, nor wait on a named pipe.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
 def read_photo(folder: Path, relative: str, max_bytes: int) -> bytes:
     """Read at most one byte more than the limit: enough to tell "too large" without
-    pulling a huge file into memory."""
+    pulling a huge file into memory. Only a regular file inside the delivery folder is
+    read: intake checked the path, and this checks it again at the moment of reading."""
     try:
-        with (folder / relative).open("rb") as fh:
+        root = folder.resolve()
+        target = (root / relative).resolve()
+        if not target.is_relative_to(root):
+            raise PhotoOutsideDelivery
+        with os.fdopen(os.open(target, _OPEN_FLAGS), "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise PhotoUnreadable("not a regular file")
             return fh.read(max_bytes + 1)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
         raise PhotoUnreadable(type(exc).__name__) from None
 
 

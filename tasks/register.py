@@ -35,8 +35,11 @@ REGISTER_COLUMNS = (
     "status",
     "status_date",
 )
-_RESIDENT_CODE = re.compile(r"\d{11}")
-_POSTAL_CODE = re.compile(r"\d{3}-\d{4}")
+# ASCII digits: \d would also take full-width ones.
+_RESIDENT_CODE = re.compile(r"[0-9]{11}")
+_POSTAL_CODE = re.compile(r"[0-9]{3}-[0-9]{4}")
+# What errors="surrogateescape" turns bytes that are not UTF-8 into.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 # Rows per lookup and per bulk INSERT/UPDATE. The lookup binds one parameter per row;
 # SQLite allows 32,766 per statement.
 _SLICE = 5_000
@@ -61,13 +64,19 @@ def read_register(path: Path, key: bytes) -> Iterator[dict]:
     memory flat: a list of a million parsed rows took gigabytes.
     """
     try:
-        fh = path.open(encoding="utf-8-sig", newline="")
+        # Bytes that are not UTF-8 (a row saved as Shift_JIS) are kept as surrogates and
+        # refused with their row's line number by _parse_row.
+        fh = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
     except FileNotFoundError:
         raise UserError(f"register file not found: {path}") from None
+    except OSError as exc:  # a folder, no permission
+        raise UserError(f"cannot read the register file {path}: {exc.strerror}") from None
     try:
         with _csv_errors(path):
             reader = csv.DictReader(fh)
             columns = reader.fieldnames or []
+        if any(_NOT_UTF8.search(c) for c in columns):
+            raise UserError(f"{path}: the header is not UTF-8 text")
         missing = [c for c in REGISTER_COLUMNS if c not in columns]
         if missing:
             raise UserError(f"{path}: missing column(s): {', '.join(missing)}")
@@ -82,8 +91,18 @@ def _rows(fh: TextIO, reader: csv.DictReader, path: Path, key: bytes) -> Iterato
     # updated twice (the last one silently wins): refuse the file instead. About 100 MB
     # for a million codes.
     seen: set[str] = set()
-    with _csv_errors(path), fh:
-        for line, raw in enumerate(reader, start=2):
+    with _csv_errors(path, reader), fh:
+        for raw in reader:
+            # The row's (last) line in the file, as an editor shows it: blank lines and
+            # line breaks inside quotes counted.
+            line = reader.line_num
+            values = [v for v in raw.values() if isinstance(v, str)] + (raw.get(None) or [])
+            if any(_NOT_UTF8.search(value) for value in values):
+                raise _row_error(line, "not UTF-8 text (saved as Shift_JIS?)")
+            if None in raw:
+                raise _row_error(line, "more fields than the header")
+            if None in raw.values():
+                raise _row_error(line, "fewer fields than the header")
             row = _parse_row(raw, key, line)
             if row["resident_code"] in seen:
                 raise _row_error(line, "resident_code appears earlier in the file")
@@ -92,13 +111,15 @@ def _rows(fh: TextIO, reader: csv.DictReader, path: Path, key: bytes) -> Iterato
 
 
 @contextmanager
-def _csv_errors(path: Path) -> Iterator[None]:
+def _csv_errors(path: Path, reader: csv.DictReader | None = None) -> Iterator[None]:
     try:
         yield
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text") from None
     except csv.Error as exc:
-        raise UserError(f"{path}: not a readable CSV ({exc})") from None
+        # The csv module's messages name the problem, never the data.
+        where = f" at line {reader.line_num}" if reader is not None else ""
+        raise UserError(
+            f"{path}: not a readable CSV{where} ({exc}); nothing was imported"
+        ) from None
 
 
 def _row_error(line: int, what: str) -> RegisterRowError:

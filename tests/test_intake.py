@@ -1,3 +1,9 @@
+import io
+import json
+import os
+import random
+import re
+import tracemalloc
 from datetime import date
 from pathlib import Path
 
@@ -6,7 +12,16 @@ from sqlalchemy import func, select
 
 from kofu.db import unit_of_work
 from models import Application, ApplicationState, RejectedLine
-from tasks.intake import ParsedApplication, RejectedDeliveryLine, parse_line, take_in_delivery
+from tasks.intake import (
+    MAX_LINE_BYTES,
+    ParsedApplication,
+    RejectedDeliveryLine,
+    parse_line,
+    read_delivery_lines,
+    scrub_delivery,
+    scrubbed_pieces,
+    take_in_delivery,
+)
 from tests.helpers import application_line, jpeg_bytes, write_delivery
 
 TODAY = date(2026, 11, 26)
@@ -76,10 +91,126 @@ def test_symlink_out_of_the_delivery_is_refused(tmp_path):
     assert "photo-path-outside-delivery" in item.reasons
 
 
-def test_bad_check_digit_is_a_note_not_invalid(tmp_path):
+def test_a_bad_check_digit_makes_the_application_invalid(tmp_path):
     item = parse(tmp_path, encode(application_line(individual_number="983205673215")))
-    assert item.valid and item.reasons == ["individual-number-check-digit"]
+    assert not item.valid and item.reasons == ["individual-number-check-digit"]
     assert "individual_number_hmac" not in item.fields
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        # Valid JSON that Python's json refuses with RecursionError / ValueError: both
+        # used to escape parse_line and stop the whole intake.
+        (b'{"application_id": "1", "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", "malformed-json"),
+        (b'{"application_id": "1", "sex": 1' + b"0" * 5_000 + b"}", "malformed-json"),
+        ('{"application_id": "١٢٣"}'.encode(), "bad-application-id"),  # not ASCII digits
+    ],
+)
+def test_json_python_cannot_take_is_rejected_not_raised(tmp_path, raw, reason):
+    assert parse(tmp_path, raw) == RejectedDeliveryLine(1, reason)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        # Present but null or not text: each used to pass as if the field were fine.
+        ({"birth_date": None}, "bad-birth-date"),
+        ({"photo": 123}, "bad-photo-path"),
+        ({"channel": ["pc"]}, "bad-channel"),
+        ({"postal_code": 9990011}, "bad-postal-code"),
+        ({"submitted_at": 0}, "bad-submitted-at"),
+        ({"sex": True}, "bad-sex"),  # True == 1 in Python
+        ({"sex": 1.0}, "bad-sex"),
+        ({"birth_date": "19800401"}, "bad-birth-date"),  # fromisoformat takes it
+        ({"birth_date": "1980-W14-2"}, "bad-birth-date"),
+        ({"postal_code": "９９９-００１１"}, "bad-postal-code"),
+        ({"given_name": "太\x85郎"}, "bad-name"),  # a C1 control
+        ({"family_name": "佐" * 101}, "bad-name"),  # the column holds 100
+        ({"address": "見" * 301}, "bad-address"),  # the column holds 300
+    ],
+)
+def test_fields_of_the_wrong_kind_make_the_application_invalid(tmp_path, overrides, reason):
+    line = {**application_line(), **overrides}  # keeps a None as JSON null
+    item = parse(tmp_path, encode(line))
+    assert isinstance(item, ParsedApplication)
+    assert not item.valid and item.reasons == [reason]
+
+
+def test_sex_as_a_number_is_fine(tmp_path):
+    item = parse(tmp_path, encode(application_line(sex=2)))
+    assert item.valid and item.fields["sex"] == "2"
+
+
+def test_a_lone_surrogate_makes_the_field_invalid_not_the_database_fail(tmp_path):
+    raw = json.dumps(application_line(family_name="\ud800")).encode()  # ASCII, with \ud800
+    assert parse(tmp_path, raw).reasons == ["bad-name"]
+
+
+def test_photo_paths_that_are_no_photo_file(tmp_path):
+    folder = tmp_path / "delivery"
+    (folder / "photos").mkdir(parents=True)
+    (folder / "photos" / "loop.jpg").symlink_to("loop.jpg")
+    os.mkfifo(folder / "photos" / "pipe.jpg")
+    for path in ("photos/loop.jpg", "photos", ".", "photos/pipe.jpg", "a" * 300 + ".jpg"):
+        item = parse(folder, encode(application_line(photo=path)))
+        assert item.reasons == ["bad-photo-path"], path
+    # Not there yet is fine: the photo stage queues it until it arrives.
+    assert parse(folder, encode(application_line(photo="photos/later.jpg"))).valid
+
+
+def test_a_long_line_is_cut_without_being_held_and_the_lines_after_it_count(tmp_path):
+    path = tmp_path / "applications.jsonl"
+    with path.open("wb") as fh:
+        fh.write(b"first\n" + b"x" * 10_000_000 + b"\n\nlast\n")
+    tracemalloc.start()
+    try:
+        lines = list(read_delivery_lines(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [n for n, _ in lines] == [1, 2, 4]
+    assert len(lines[1][1]) == MAX_LINE_BYTES + 1 and lines[2][1] == b"last\n"
+    assert peak < 1_000_000
+    assert parse(tmp_path, lines[1][1]) == RejectedDeliveryLine(1, "line-too-long")
+
+
+def _scrub_whole(data: bytes) -> tuple[bytes, int]:
+    """The plain definition: one substitution over the whole text."""
+    pattern = re.compile(
+        r"(?<![0-9０-９])[0-9０-９]{4}[ -]?[0-9０-９]{4}[ -]?[0-9０-９]{4}(?![0-9０-９])"
+    )
+    text, count = pattern.subn("", data.decode("utf-8", errors="surrogateescape"))
+    return text.encode("utf-8", errors="surrogateescape"), count
+
+
+def test_scrubbing_in_pieces_equals_scrubbing_the_whole_file():
+    rng = random.Random(7)
+    alphabet = [*"0123456789", "０", "９", " ", "-", "x", "あ", "\n", "\udcff", "\udcef"]
+    for _ in range(2_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(300)))
+        data = text.encode("utf-8", errors="surrogateescape")
+        size = rng.choice([1, 2, 3, 5, 16, 64, 1 << 20])
+        pieces = list(scrubbed_pieces(io.BytesIO(data), size))
+        got = b"".join(p for p, _ in pieces), sum(n for _, n in pieces)
+        assert got == _scrub_whole(data), (text, size)
+
+
+def test_scrubbing_a_delivery_with_a_10_mb_line_streams_it(tmp_path):
+    number = "983205673214"
+    body = f'{{"individual_number": "{number}"}}\n'.encode()
+    before = body + b'{"a": "' + b"x" * 10_000_000 + number.encode() + b'"}\n' + body
+    (tmp_path / "applications.jsonl").write_bytes(before)
+    tracemalloc.start()
+    try:
+        assert scrub_delivery(tmp_path) == 3
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    after = (tmp_path / "applications.jsonl").read_bytes()
+    assert number.encode() not in after and after.count(b"\n") == 3
+    assert after == before.replace(number.encode(), b"")
+    assert peak < 8_000_000
 
 
 def test_taking_in_the_same_delivery_twice_adds_nothing(kofu_env, tmp_path):

@@ -185,3 +185,25 @@ def test_every_reason_has_messages_in_both_languages(code):
     problem = PROBLEMS[code]
     assert problem.message_ja and problem.message_en and problem.code == code
     assert "ください" in problem.message_ja  # it tells the resident what to do
+
+
+def test_reading_checks_the_path_again_and_reads_only_regular_files(tmp_path):
+    """Intake refused these paths; a file swapped in after intake is caught on reading."""
+    import os
+
+    from tasks.photos import PhotoOutsideDelivery, PhotoUnreadable, read_photo
+
+    folder, outside = tmp_path / "delivery", tmp_path / "secret.jpg"
+    (folder / "photos").mkdir(parents=True)
+    outside.write_bytes(jpeg_bytes())
+    (folder / "photos" / "a.jpg").write_bytes(b"\xff\xd8\xff" + b"x" * 100)
+    assert read_photo(folder, "photos/a.jpg", 50) == b"\xff\xd8\xff" + b"x" * 48
+    (folder / "photos" / "out.jpg").symlink_to(outside)
+    (folder / "photos" / "loop.jpg").symlink_to("loop.jpg")
+    os.mkfifo(folder / "photos" / "pipe.jpg")  # no writer: opening it plainly would hang
+    with pytest.raises(PhotoOutsideDelivery) as out:
+        read_photo(folder, "photos/out.jpg", RULES.max_bytes)
+    assert out.value.code == "photo-path-outside-delivery"
+    for path in ("../secret.jpg", "photos/loop.jpg", "photos/pipe.jpg", "photos", "gone.jpg"):
+        with pytest.raises(PhotoUnreadable):
+            read_photo(folder, path, RULES.max_bytes)

@@ -167,3 +167,40 @@ def test_file_errors_keep_their_one_line_messages(tmp_path):
     rows = read_register(path, KEY)
     with pytest.raises(UserError, match="not UTF-8 text"):
         list(rows)
+    # A folder is a one-line error too, not an unexpected IsADirectoryError.
+    with pytest.raises(UserError, match="cannot read the register file"):
+        read_register(tmp_path, KEY)
+
+
+def _raw_register(path, *lines: bytes):
+    header = ",".join(REGISTER_COLUMNS).encode()
+    path.write_bytes(b"\n".join([header, *lines]) + b"\n")
+    return path
+
+
+def _raw_row(**over) -> bytes:
+    return ",".join({**ROW, **over}[c] for c in REGISTER_COLUMNS).encode()
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        # A row saved as Shift_JIS among UTF-8 rows: named by its line.
+        (_raw_row(resident_code="12345678902").replace("佐藤".encode(), "佐藤".encode("cp932")),
+         "register line 4: not UTF-8 text (saved as Shift_JIS?)"),
+        # A comma in the address without quotes: every field after it shifts.
+        (_raw_row(resident_code="12345678902", address="見本市中央1丁目,2番3号"),
+         "register line 4: more fields than the header"),
+        (_raw_row(resident_code="12345678902").rsplit(b",", 2)[0],
+         "register line 4: fewer fields than the header"),
+        (_raw_row(resident_code="１２３４５６７８９０２"),
+         "register line 4: resident_code must be 11 digits"),
+    ],
+)  # fmt: skip
+def test_a_bad_row_is_named_by_its_line_in_the_file(tmp_path, bad, message):
+    # A blank line before it: the line number is the file's, as an editor shows it.
+    path = _raw_register(tmp_path / "r.csv", _raw_row(), b"", bad, _raw_row(resident_code="1" * 11))
+    with pytest.raises(RegisterRowError) as err:
+        list(read_register(path, KEY))
+    assert str(err.value) == f"{message}; nothing was imported"
+    assert "佐藤" not in str(err.value) and "983205673214" not in str(err.value)
