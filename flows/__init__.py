@@ -1,7 +1,12 @@
-"""Prefect flows. Importing this package installs the individual-number log mask, so that
-runs started by a Prefect worker, which imports the flow from prefect.yaml's entrypoint and
-not through the kofu CLI, mask them as well."""
+"""Prefect flows. Importing this package sets up the process as the kofu CLI does, for runs
+started by a Prefect worker, which imports the flow from prefect.yaml's entrypoint and not
+through the kofu CLI:
+- the individual-number log mask;
+- the owner-only umask (kofu/private.py), so notices, letters, print batches and the
+  database a worker's run writes have no group or other permissions."""
 
+from kofu.private import set_private_umask
 from kofu.runtime import install_log_mask
 
+set_private_umask()
 install_log_mask()

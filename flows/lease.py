@@ -24,6 +24,7 @@ from sqlalchemy import delete, update
 from kofu.atomic import remove_stale_temp_files
 from kofu.db import unit_of_work
 from kofu.errors import UserError
+from kofu.private import secure_data_dir
 from kofu.settings import Settings
 from models import RunLease
 from tasks.chunks import with_db_retry
@@ -192,6 +193,10 @@ def begin_run(taken: Taken, settings: Settings) -> None:
     from prefect.states import Crashed
 
     logger = get_run_logger()
+    # A worker-started run does not go through the CLI, which tightens the data directory.
+    notice = secure_data_dir(settings.data_dir)
+    if notice:
+        logger.warning(notice.removeprefix("kofu: notice: "))
     # No live writer owns a temp file now, so every one left is a killed write's.
     removed = remove_stale_temp_files(
         settings.notices_dir, settings.letters_dir, settings.print_dir

@@ -37,7 +37,7 @@ def run_demo(
     from kofu.db import unit_of_work, upgrade_schema
     from kofu.demo_data import write_demo_data
     from kofu.secret import load_secret_key
-    from models import AuditEvent
+    from tasks.audit import fingerprint, record_import
     from tasks.register import read_register, upsert_residents
     from tasks.reports import export_outcomes, match_methods
 
@@ -58,16 +58,15 @@ def run_demo(
     rows = read_register(register_csv, load_secret_key(settings))
     with unit_of_work(settings.db_url, write=True) as session:
         result = upsert_residents(session, rows)
-        session.add(
-            AuditEvent(
-                actor="demo",
-                action="residents-import",
-                detail={
-                    "file": register_csv.name,
-                    "inserted": result.inserted,
-                    "updated": result.updated,
-                },
-            )
+        record_import(
+            session,
+            actor="demo",
+            os_user=None,
+            file=register_csv,
+            file_print=fingerprint(register_csv),
+            inserted=result.inserted,
+            updated=result.updated,
+            codes=None,
         )
         session.commit()
     console.print(

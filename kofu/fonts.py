@@ -102,7 +102,7 @@ def notice_font_path(cache_dir: Path) -> Path:
     if _cached_stamp(font_path) == stamp:
         return font_path
     # About 12 s. Two processes may both convert; each replaces atomically with equal bytes.
-    write_atomic(font_path, mode=0o644, write=lambda fh: _convert_cff_to_ttf(source, stamp, fh))
+    write_atomic(font_path, mode=0o600, write=lambda fh: _convert_cff_to_ttf(source, stamp, fh))
     return font_path
 
 

@@ -48,6 +48,9 @@ def assert_one_line_error(result: subprocess.CompletedProcess, needle: str) -> N
         (["status"], {"KOFU_CONFIG": "/nonexistent.toml"}, "settings file not found"),
         (["review", "resolve", "123"], {}, "exactly one of"),
         (["review", "resolve", "123", "--reject", "x"], {}, "no application"),
+        (["audit", "list", "--since", "26/11/2026"], {}, "--since takes a day as YYYY-MM-DD"),
+        (["audit", "list", "--since", "2026-02-30"], {}, "--since takes a day as YYYY-MM-DD"),
+        (["audit", "list", "--resident", "983205673214"], {}, "11-digit resident code"),
     ],
 )
 def test_bad_input_gets_one_line(tmp_path, args, env, needle):
@@ -97,10 +100,9 @@ def test_a_bad_register_row_imports_nothing_and_gets_one_line(tmp_path):
     assert_one_line_error(result, "register line 5: resident_code must be 11 digits")
     with closing(sqlite3.connect(tmp_path / "var" / "kofu.sqlite3")) as db:
         names = db.execute("SELECT given_name FROM residents").fetchall()
-        imports = db.execute(
-            "SELECT count(*) FROM audit_trail WHERE action = 'residents-import'"
-        ).fetchone()[0]
-    assert names == [("太郎",)] * 3 and imports == 1
+        actions = [a for (a,) in db.execute("SELECT action FROM audit_trail ORDER BY id")]
+    assert names == [("太郎",)] * 3
+    assert actions == ["residents-import", "residents-import-refused"]
 
 
 def test_matching_thresholds_the_wrong_way_round_stop_the_run_before_it_starts(tmp_path):

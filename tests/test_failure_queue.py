@@ -4,7 +4,10 @@ on a real SQLite file; each "night" is a nightly run on its own delivery."""
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -164,6 +167,14 @@ def test_pending_items_are_retried_by_later_nights_until_dead_then_a_person_reru
 
         summary = batch_summary(session, "2026-11-24")
     assert (summary["failure_queue"], summary["failure_dead"]) == (1, 1)
+    listed = subprocess.run(
+        [sys.executable, "-m", "kofu.cli", "queue", "list", "--kind", "failure"],
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "3002" in listed and "dead" in listed and "waits for a person" in listed
 
     # Night 3: a dead item is not taken again automatically, however much time passes.
     an_hour_passes(settings)

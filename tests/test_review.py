@@ -7,7 +7,7 @@ import pytest
 from kofu.db import unit_of_work
 from kofu.errors import UserError
 from models import Application, ApplicationState, AuditEvent, Batch, ReviewItem, Stage
-from tasks.review import resolve_review
+from tasks.review import ReviewRefused, resolve_review
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -67,3 +67,67 @@ def test_a_matching_review_cannot_be_accepted_blindly(kofu_env):
 def test_only_applications_in_review_can_be_decided(kofu_env):
     with pytest.raises(UserError, match="no application"):
         decide(kofu_env.db_url, application_id="999", accept=True)
+    seed_review(kofu_env.db_url, Stage.PHOTOS)
+    decide(kofu_env.db_url, accept=True)
+    with pytest.raises(ReviewRefused, match="photo_ok, not needs_review") as refused:
+        decide(kofu_env.db_url, accept=True)
+    assert (refused.value.code, refused.value.application_id, refused.value.batch_id) == (
+        "not-in-review",
+        "3001",
+        "b",
+    )
+
+
+def test_the_decision_event_says_who_decided_what_about_which_resident(kofu_env):
+    from tasks.register import read_register, upsert_residents
+    from tests.test_register import ROW, write_csv
+
+    with unit_of_work(kofu_env.db_url, write=True) as session:
+        path = write_csv(kofu_env.data_dir / "r.csv", [{**ROW, "resident_code": "10000000001"}])
+        upsert_residents(session, read_register(path, b"k" * 32))
+        session.commit()
+    seed_review(kofu_env.db_url, Stage.MATCHING)
+    with unit_of_work(kofu_env.db_url, write=True) as session:
+        resolve_review(
+            session,
+            "3001",
+            resident_code="10000000001",
+            actor="clerk-7",
+            os_user="kofu-svc",
+            now=NOW,
+        )
+        session.commit()
+    with unit_of_work(kofu_env.db_url) as session:
+        audit = session.query(AuditEvent).one()
+    assert (audit.actor, audit.action, audit.batch_id, audit.application_id) == (
+        "clerk-7",
+        "review-resolve",
+        "b",
+        "3001",
+    )
+    assert audit.resident_code == "10000000001"
+    assert audit.detail == {
+        "decision": "resident",
+        "stage": "matching",
+        "state": "matched",
+        "reason": None,
+        "accept": False,
+        "os_user": "kofu-svc",
+    }
+
+
+def test_a_number_typed_in_the_wrong_place_is_refused_and_not_repeated(kofu_env):
+    """An individual number given as the resident code or inside a reason code is refused;
+    the message does not repeat it, and nothing is written."""
+    seed_review(kofu_env.db_url, Stage.MATCHING)
+    number = "983205673214"
+    with pytest.raises(ReviewRefused) as refused:
+        decide(kofu_env.db_url, resident_code=number)
+    assert refused.value.code == "bad-resident-code" and number not in str(refused.value)
+    for reason in (number, f"typo-{number}"):
+        with pytest.raises(ReviewRefused) as refused:
+            decide(kofu_env.db_url, reject_reason=reason)
+        assert refused.value.code == "bad-reason" and number not in str(refused.value)
+    with unit_of_work(kofu_env.db_url) as session:
+        assert session.query(AuditEvent).count() == 0
+        assert session.query(Application).one().state == ApplicationState.NEEDS_REVIEW
