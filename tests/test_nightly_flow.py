@@ -274,6 +274,18 @@ def test_no_individual_number_leaks_outside_the_delivery(night):
         numbers += [r["individual_number"] for r in csv.DictReader(fh) if r["individual_number"]]
     assert len(numbers) > 100
     patterns = _number_patterns(sorted(set(numbers)))
+    # Run logs reach Prefect's database from a background worker: send them all first, and
+    # search what the API gives back as well as the database file.
+    from prefect.client.orchestration import get_client
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(limit=200)
+        artifacts = client.read_artifacts(limit=200)
+    assert len(logs) >= 10 and artifacts  # the search below has something to search
+    recorded = "\n".join([log.message for log in logs] + [str(a.data) for a in artifacts])
+    assert not [p for p in patterns if p in recorded.encode()], "a Prefect log or artifact"
     searched = 0
     roots = [settings.data_dir, PREFECT_HOME]
     for root in roots:
