@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import random
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from kofu.demo_data import RegisterRow, write_register_csv
 from kofu.mynumber import check_digit
 
 
@@ -50,6 +52,47 @@ def application_line(**overrides) -> dict:
     }
     line.update(overrides)
     return {k: v for k, v in line.items() if v is not None}
+
+
+@functools.cache
+def portrait_jpeg(seed: int) -> bytes:
+    """A real portrait (the astronaut, framed as a passport photo) that passes every check."""
+    from kofu.demo_names import portrait
+
+    buf = io.BytesIO()
+    portrait(random.Random(seed), (600, 800)).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def application_for(app_id: str, row: RegisterRow, **overrides) -> dict:
+    """The application line of the resident ``row`` (photo ``photos/<app_id>.jpg``)."""
+    fields = dict(
+        application_id=app_id,
+        family_name=row.family_name,
+        given_name=row.given_name,
+        family_name_kana=row.family_name_kana,
+        given_name_kana=row.given_name_kana,
+        birth_date=row.birth_date.isoformat(),
+        sex=row.sex,
+        postal_code=row.postal_code,
+        address=row.address,
+        individual_number=row.individual_number,
+        photo=f"photos/{app_id}.jpg",
+    )
+    return application_line(**{**fields, **overrides})
+
+
+def import_register(db_url: str, rows: list[RegisterRow], path: Path, key: bytes) -> Path:
+    """Write ``rows`` as a register CSV at ``path`` and import it, as `kofu residents import`
+    does."""
+    from kofu.db import unit_of_work
+    from tasks.register import read_register, upsert_residents
+
+    write_register_csv(rows, path)
+    with unit_of_work(db_url, write=True) as session:
+        upsert_residents(session, read_register(path, key))
+        session.commit()
+    return path
 
 
 def write_delivery(folder: Path, lines: list[dict | bytes], photos: dict[str, bytes]) -> Path:

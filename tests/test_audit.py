@@ -5,7 +5,6 @@ an individual number or a name. The real `kofu` CLI in subprocesses, on a real S
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import random
@@ -21,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from kofu.demo_data import RegisterRow, write_register_csv
 from tests.conftest import FONT_CACHE, TEST_KEY
-from tests.helpers import application_line, valid_number, write_delivery
+from tests.helpers import application_for, portrait_jpeg, valid_number, write_delivery
 from tests.test_cli import assert_one_line_error
 
 BATCH = "2026-11-26"
@@ -191,29 +190,11 @@ def test_a_large_import_is_identified_by_its_digest_not_by_a_list_of_codes(tmp_p
 
 
 def photo(seed: int) -> bytes:
-    """A real portrait (the astronaut, framed as a passport photo) that passes every check."""
-    from kofu.demo_names import portrait
-
-    buf = io.BytesIO()
-    portrait(random.Random(seed), (600, 800)).save(buf, "JPEG", quality=90)
-    return buf.getvalue()
+    return portrait_jpeg(seed)
 
 
 def line(app_id: str, row: RegisterRow, **over) -> dict:
-    fields = dict(
-        application_id=app_id,
-        family_name=row.family_name,
-        given_name=row.given_name,
-        family_name_kana=row.family_name_kana,
-        given_name_kana=row.given_name_kana,
-        birth_date=row.birth_date.isoformat(),
-        sex=row.sex,
-        address=row.address,
-        postal_code=row.postal_code,
-        individual_number=None,
-        photo=f"photos/{app_id}.jpg",
-    )
-    return application_line(**{**fields, **over})
+    return application_for(app_id, row, **{"individual_number": None, **over})
 
 
 def seed_photo_review(db_path: Path, application_id: str) -> None:

@@ -15,12 +15,10 @@ is a row of ``rejected_lines``) and its reason codes.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
 import logging
 import os
-import random
 import struct
 import subprocess
 import sys
@@ -35,7 +33,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import FONT_CACHE, TEST_KEY
-from tests.helpers import application_line, compact_text
+from tests.helpers import application_line, compact_text, portrait_jpeg
 
 REJECTED = "rejected-line"
 SQL_FAMILY = "'; DROP TABLE applications; --"
@@ -224,16 +222,6 @@ CASES: list[Case] = [
 APP_ID = {c.id: f"2026112600000000000{i:04d}" for i, c in enumerate(CASES)}
 GOOD = [c.id for c in CASES if c.state == "notice_generated"]
 OUTSIDE_PHOTO = Path()  # set by the fixture: a good photo outside every delivery
-
-
-@functools.cache
-def portrait_jpeg(seed: int) -> bytes:
-    """A real portrait (the astronaut, framed as a passport photo) that passes every check."""
-    from kofu.demo_names import portrait
-
-    buf = io.BytesIO()
-    portrait(random.Random(seed), (600, 800)).save(buf, "JPEG", quality=90)
-    return buf.getvalue()
 
 
 def declare_png_size(width: int, height: int) -> bytes:

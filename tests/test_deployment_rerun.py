@@ -27,12 +27,16 @@ import pytest
 from sqlalchemy import select
 
 from kofu.db import unit_of_work
-from kofu.demo_data import write_register_csv
 from models import Application, FailureItem, FailureStatus, Notice, PrintBatch
-from tasks.register import read_register, upsert_residents
 from tests.conftest import TEST_KEY
-from tests.helpers import application_line, valid_number, write_delivery
-from tests.test_queues_flow import person, photo
+from tests.helpers import (
+    application_for,
+    import_register,
+    portrait_jpeg,
+    valid_number,
+    write_delivery,
+)
+from tests.test_queues_flow import person
 
 # The checkout this test file belongs to: the worker's flow runs must use this code.
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -279,27 +283,9 @@ def test_rerun_failed_deployment_run_by_a_worker_completes_the_failed_item(
             "見本市北町1丁目1番1号",
         ),
     ]
-    register = tmp_path / "register.csv"
-    write_register_csv(rows, register)
-    with unit_of_work(settings.db_url, write=True) as session:
-        upsert_residents(session, read_register(register, TEST_KEY.encode()))
-        session.commit()
-    lines = [
-        application_line(
-            application_id=app_id,
-            family_name=row.family_name,
-            given_name=row.given_name,
-            family_name_kana=row.family_name_kana,
-            given_name_kana=row.given_name_kana,
-            birth_date=row.birth_date.isoformat(),
-            sex=row.sex,
-            address=row.address,
-            individual_number=row.individual_number,
-            photo=f"photos/{app_id}.jpg",
-        )
-        for app_id, row in (("2001", rows[0]), ("2003", rows[1]))
-    ]
-    folder = write_delivery(tmp_path / BATCH, lines, {"photos/2003.jpg": photo(2)})
+    import_register(settings.db_url, rows, tmp_path / "register.csv", TEST_KEY.encode())
+    lines = [application_for(app_id, row) for app_id, row in (("2001", rows[0]), ("2003", rows[1]))]
+    folder = write_delivery(tmp_path / BATCH, lines, {"photos/2003.jpg": portrait_jpeg(2)})
     first = nightly(inbox=str(folder))
     assert first["failure_queue"] == 1, first
     with unit_of_work(settings.db_url) as session:
@@ -312,7 +298,7 @@ def test_rerun_failed_deployment_run_by_a_worker_completes_the_failed_item(
     assert _state_of(settings, "2001") == "received"
     assert _state_of(settings, "2003") == "notice_generated"
     # A person fixes the cause: the photo arrives.
-    (folder / "photos" / "2001.jpg").write_bytes(photo(9))
+    (folder / "photos" / "2001.jpg").write_bytes(portrait_jpeg(9))
 
     # 2-3. The server, the work pool, and the deployment registered from prefect.yaml.
     server.wait_ready()

@@ -15,13 +15,17 @@ import pytest
 from sqlalchemy import select, update
 
 from kofu.db import unit_of_work
-from kofu.demo_data import write_register_csv
 from kofu.settings import SAMPLE_CONFIG, FailureRetry, load_municipality
 from models import Application, FailureItem, FailureStatus, Notice
-from tasks.register import read_register, upsert_residents
 from tests.conftest import TEST_KEY
-from tests.helpers import application_line, valid_number, write_delivery
-from tests.test_queues_flow import person, photo
+from tests.helpers import (
+    application_for,
+    import_register,
+    portrait_jpeg,
+    valid_number,
+    write_delivery,
+)
+from tests.test_queues_flow import person
 
 # (application id, register row index): one per resident, so each matches by number.
 NIGHT_1 = [("3001", 0), ("3002", 1), ("3003", 2)]
@@ -51,34 +55,16 @@ def env(kofu_env, tmp_path, monkeypatch):
             start=1,
         )
     ]
-    register = tmp_path / "register.csv"
-    write_register_csv(rows, register)
-    with unit_of_work(kofu_env.db_url, write=True) as session:
-        upsert_residents(session, read_register(register, TEST_KEY.encode()))
-        session.commit()
+    import_register(kofu_env.db_url, rows, tmp_path / "register.csv", TEST_KEY.encode())
     return {"settings": kofu_env, "rows": rows, "root": tmp_path}
 
 
 def delivery(env, name: str, apps: list[tuple[str, int]], with_photo: set[str]) -> Path:
     lines, photos = [], {}
     for app_id, index in apps:
-        row = env["rows"][index]
-        lines.append(
-            application_line(
-                application_id=app_id,
-                individual_number=row.individual_number,
-                family_name=row.family_name,
-                given_name=row.given_name,
-                family_name_kana=row.family_name_kana,
-                given_name_kana=row.given_name_kana,
-                birth_date=row.birth_date.isoformat(),
-                sex=row.sex,
-                address=row.address,
-                photo=f"photos/{app_id}.jpg",
-            )
-        )
+        lines.append(application_for(app_id, env["rows"][index]))
         if app_id in with_photo:
-            photos[f"photos/{app_id}.jpg"] = photo(int(app_id))
+            photos[f"photos/{app_id}.jpg"] = portrait_jpeg(int(app_id))
     return write_delivery(env["root"] / name, lines, photos)
 
 
@@ -103,7 +89,7 @@ def state(settings, app_id: str) -> str:
 def arrive(folder: Path, app_id: str) -> None:
     """The missing photo is put in place (the cause of the failure is fixed)."""
     (folder / "photos").mkdir(exist_ok=True)
-    (folder / "photos" / f"{app_id}.jpg").write_bytes(photo(int(app_id)))
+    (folder / "photos" / f"{app_id}.jpg").write_bytes(portrait_jpeg(int(app_id)))
 
 
 def an_hour_passes(settings) -> None:

@@ -12,23 +12,16 @@ from datetime import date
 from sqlalchemy import select
 
 from kofu.db import unit_of_work
-from kofu.demo_data import RegisterRow, write_register_csv
+from kofu.demo_data import RegisterRow
 from models import Application, AuditEvent, FailureItem, FailureStatus, Notice
-from tasks.register import read_register, upsert_residents
 from tests.conftest import TEST_KEY
-from tests.helpers import application_line, valid_number, write_delivery
-
-
-def photo(seed: int) -> bytes:
-    """A real portrait (the astronaut, framed as a passport photo) that passes every check."""
-    import io
-    import random
-
-    from kofu.demo_names import portrait
-
-    buf = io.BytesIO()
-    portrait(random.Random(seed), (600, 800)).save(buf, "JPEG", quality=90)
-    return buf.getvalue()
+from tests.helpers import (
+    application_for,
+    import_register,
+    portrait_jpeg,
+    valid_number,
+    write_delivery,
+)
 
 
 def person(
@@ -82,36 +75,19 @@ def test_failure_rerun_and_review_decision_reach_a_notice(kofu_env, tmp_path):
             "見本市北町1丁目1番1号",
         ),
     ]
-    register = tmp_path / "register.csv"
-    write_register_csv(rows, register)
-    with unit_of_work(settings.db_url, write=True) as session:
-        upsert_residents(session, read_register(register, TEST_KEY.encode()))
-        session.commit()
-
-    def line(app_id, row, **over):
-        fields = dict(
-            application_id=app_id,
-            family_name=row.family_name,
-            given_name=row.given_name,
-            family_name_kana=row.family_name_kana,
-            given_name_kana=row.given_name_kana,
-            birth_date=row.birth_date.isoformat(),
-            sex=row.sex,
-            address=row.address,
-            individual_number=row.individual_number,
-            photo=f"photos/{app_id}.jpg",
-        )
-        return application_line(**{**fields, **over})
+    import_register(settings.db_url, rows, tmp_path / "register.csv", TEST_KEY.encode())
 
     lines = [
-        line("2001", rows[0]),  # its photo is missing at first: a technical failure
-        line("2002", rows[1], birth_date="1975-06-02"),  # a slip in the birth date: review
-        line("2003", rows[2]),
+        application_for("2001", rows[0]),  # its photo is missing at first: a technical failure
+        application_for(
+            "2002", rows[1], birth_date="1975-06-02"
+        ),  # a slip in the birth date: review
+        application_for("2003", rows[2]),
     ]
     folder = write_delivery(
         tmp_path / "2026-11-26",
         lines,
-        {"photos/2002.jpg": photo(1), "photos/2003.jpg": photo(2)},
+        {"photos/2002.jpg": portrait_jpeg(1), "photos/2003.jpg": portrait_jpeg(2)},
     )
 
     first = nightly(inbox=str(folder))
@@ -159,7 +135,7 @@ def test_failure_rerun_and_review_decision_reach_a_notice(kofu_env, tmp_path):
     assert number_a not in listed.stdout
 
     # A person fixes the cause (the photo arrives) and decides the review.
-    (folder / "photos" / "2001.jpg").write_bytes(photo(9))
+    (folder / "photos" / "2001.jpg").write_bytes(portrait_jpeg(9))
     decided = subprocess.run(
         [
             sys.executable,
