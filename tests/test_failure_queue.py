@@ -170,9 +170,18 @@ def test_pending_items_are_retried_by_later_nights_until_dead_then_a_person_reru
 
     # A person fixes the cause and reruns the batch: the dead item goes through.
     arrive(night_1, "3002")
-    for _ in range(2):  # twice: the second finds nothing to do
-        rerun = rerun_failed(batch_id="2026-11-24")
-    assert rerun["failure_queue"] == 0
+    # From the CLI, as staff would, then once more in-process: the second finds nothing to do.
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "kofu.cli", "rerun", "--batch-id", "2026-11-24"],
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+    )
+    assert by_hand.returncode == 0, by_hand.stderr[-2000:]
+    assert "Traceback" not in by_hand.stderr
+    assert items(settings)["3002"].status == FailureStatus.RESOLVED
+    rerun = rerun_failed(batch_id="2026-11-24")
+    assert rerun["failure_queue"] == 0 and rerun["this_run"]["failures"]["resolved"] == 0
     assert items(settings)["3002"].status == FailureStatus.RESOLVED
     assert state(settings, "3002") == "notice_generated"
     with unit_of_work(settings.db_url) as session:
