@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test sample lint format clean
+.PHONY: install demo test test-postgres sample lint format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -22,6 +22,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The same suite against a throwaway PostgreSQL server (scripts/with-postgres).
+test-postgres: $(STAMP)
+	scripts/with-postgres $(BIN)/python -m pytest
 
 # The sample notice in the README: an invented resident, the sample settings, the real renderer.
 sample: $(STAMP)
@@ -41,3 +45,13 @@ constraints:
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
+
+# A local Prefect server with its UI (http://127.0.0.1:4200), the work pool, the deployments
+# of prefect.yaml and a worker, in the background: scripts/serve says what it reads.
+.PHONY: serve stop
+serve: $(STAMP)
+	scripts/serve
+
+# Stops what `make serve` started: the worker, then the server.
+stop:
+	scripts/stop

@@ -1,4 +1,18 @@
-"""Engine, sessions and schema upgrades for the application database."""
+"""Engine, sessions and schema upgrades for the application database.
+
+Two engines, one story: one writer at a time, readers never wait.
+
+- SQLite: a write transaction starts with ``BEGIN IMMEDIATE`` and waits on the busy timeout
+  for the writer before it, so parallel chunks take turns instead of failing half-way.
+- PostgreSQL (``postgresql+psycopg://``): READ COMMITTED, and a write transaction starts by
+  taking a transaction-scoped advisory lock (``pg_advisory_xact_lock``), waiting at most
+  ``lock_timeout`` for it. The code that records a chunk reads, checks a guard, then writes
+  (a state, a failure-queue row, a visit window against a band's capacity); holding the one
+  writer lock makes that as safe as on SQLite without locking each invariant on its own.
+  Write transactions are short by design (compute first, then record), so they queue for
+  milliseconds. Which applications a chunk works on is claimed apart from this, with row
+  locks (``FOR NO KEY UPDATE SKIP LOCKED``, tasks/chunks.py ``claim_chunk``).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +23,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from kofu.settings import REPO_ROOT
@@ -17,15 +31,52 @@ from kofu.settings import REPO_ROOT
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
 # How long SQLite waits for another writer before raising "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL's equivalent: how long a writer waits for the writer lock before
+# "canceling statement due to lock timeout" (transient: retried like a busy SQLite).
+PG_LOCK_TIMEOUT_MS = SQLITE_BUSY_TIMEOUT_MS
+# A database error's message quotes its statement's parameters (names, addresses) by
+# default, and Prefect would keep it as the failed run's state message: never.
+ENGINE_OPTIONS: dict = {"hide_parameters": True}
+# The advisory lock every PostgreSQL write transaction takes ("kofu" in ASCII). Advisory
+# locks are per database: two municipalities' databases on one server do not share it.
+PG_WRITER_LOCK = 0x6B6F6675
+
+_engines: list[Engine] = []
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite:")
+
+
+def lock_for_writing(conn: Connection | Session) -> None:
+    """Make the transaction open on ``conn`` the one writer (PostgreSQL only; a SQLite write
+    transaction gets its lock from ``BEGIN IMMEDIATE``). Held until commit or rollback."""
+    conn.execute(text(f"SET LOCAL lock_timeout = {PG_LOCK_TIMEOUT_MS}"))
+    conn.execute(text(f"SELECT pg_advisory_xact_lock({PG_WRITER_LOCK})"))
 
 
 @cache
 def get_engine(url: str, write: bool = False) -> Engine:
-    if not url.startswith("sqlite:"):
-        return create_engine(url, pool_pre_ping=True)
+    if not is_sqlite(url):
+        # Aware datetimes come back in UTC whatever the server's TimeZone, as SQLite's
+        # naive ones are UTC: "since 17:00 UTC" in the lease message must be true.
+        engine = create_engine(
+            url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"}, **ENGINE_OPTIONS
+        )
+        _engines.append(engine)
+        if write:
+
+            @event.listens_for(engine, "begin")
+            def _pg_begin(conn) -> None:  # type: ignore[no-untyped-def]
+                lock_for_writing(conn)
+
+        return engine
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **ENGINE_OPTIONS
+    )
+    _engines.append(engine)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -67,6 +118,16 @@ def unit_of_work(url: str, *, write: bool = False) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection this process holds, and forget the engines (the next
+    session makes new ones): before a database is dropped, or at the end of a process."""
+    for engine in _engines:
+        engine.dispose()
+    _engines.clear()
+    _sessionmaker.cache_clear()
+    get_engine.cache_clear()
 
 
 def alembic_config(url: str) -> Config:

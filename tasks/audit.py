@@ -46,6 +46,9 @@ RESIDENT_CODE = re.compile(r"\d{11}")
 # residents.updated_at says when each row last changed.
 LISTED_CODES_MAX = 1000
 ACTOR_MAX = 64  # audit_trail.actor is VARCHAR(64)
+# What a person typed as a batch id is recorded even when refused; PostgreSQL refuses a
+# value longer than the column (SQLite would keep it), so the trail keeps what fits.
+ID_MAX = AuditEvent.__table__.c.batch_id.type.length
 
 
 def record(
@@ -71,8 +74,8 @@ def record(
         at=at or datetime.now(UTC),
         actor=actor,
         action=action,
-        batch_id=batch_id,
-        application_id=application_id,
+        batch_id=batch_id[:ID_MAX] if batch_id else batch_id,
+        application_id=application_id[:ID_MAX] if application_id else application_id,
         resident_code=resident_code,
         detail=detail,
     )

@@ -1,12 +1,37 @@
-"""Chunks of applications, and the retry rules shared by every stage.
+"""Chunks of applications, claiming them, and the retry rules shared by every stage.
 
 Work moves in chunks (hundreds of applications) named by id bounds only, so nothing
 personal crosses a Prefect task boundary.
+
+Claiming (``claim_chunk``). A stage's chunk function reads its applications, computes (checks
+the photos, renders the PDFs), then records every result in one short write transaction
+guarded by the state. Two workers running chunks of the same stage at once must never take
+the same application:
+
+- PostgreSQL: the claim selects the chunk's applications still in the stage's input state
+  ``FOR NO KEY UPDATE SKIP LOCKED``, in a transaction held open while the chunk computes and
+  until it has recorded its results (``Claim.record`` writes in that same transaction, then
+  commits). A second worker skips the rows the first holds, and finds them moved on once the
+  first commits; between them they take every application exactly once. Row locks were
+  chosen over a claim column: a worker that dies (SIGKILL, power cut) loses its connection
+  and the server frees its rows at once, so there is no stale claim to expire, no migration,
+  and nothing to clean up. NO KEY UPDATE rather than UPDATE, so that rows other transactions
+  insert that point at a claimed application (a review item, a failure-queue entry) are not
+  blocked by the foreign-key check. The write itself also takes the one-writer lock
+  (kofu/db.py), after the rows. Its state guard reads the rows the claim loaded: nobody
+  else can have changed them while they were locked. Nothing kofu runs while holding the
+  writer lock waits for a claimed row (were it to, PostgreSQL would break the deadlock and
+  the loser, a transient error, is retried).
+- SQLite: no row locks. The claim is a plain read; the record step opens its own write
+  transaction (``BEGIN IMMEDIATE``: one writer at a time, waiting on the busy timeout,
+  retried by tenacity) and its state guard skips what another worker recorded first. So
+  each application is still recorded once, though two workers may both compute it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -21,6 +46,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from kofu.db import is_sqlite, lock_for_writing, unit_of_work
 from models import Application, ApplicationState
 from tasks.queues import held_back
 
@@ -58,27 +84,85 @@ def plan_chunks(session: Session, batch_id: str, state: ApplicationState, size: 
 
 
 def chunk_applications(
-    session: Session, chunk: Chunk, state: ApplicationState
+    session: Session,
+    chunk: Chunk,
+    state: ApplicationState,
+    *,
+    claim: bool = False,
+    limit: int | None = None,
 ) -> list[Application]:
-    return list(
-        session.scalars(
-            select(Application)
-            .where(
-                Application.batch_id == chunk.batch_id,
-                Application.id.between(chunk.first_pk, chunk.last_pk),
-                Application.state == state,
-                ~held_back(),
-            )
-            .order_by(Application.id)
+    """The chunk's applications waiting in ``state`` (not held back by the failure queue).
+    With ``claim`` (PostgreSQL only), locked for this transaction, skipping those another
+    transaction holds; at most ``limit`` of them."""
+    query = (
+        select(Application)
+        .where(
+            Application.batch_id == chunk.batch_id,
+            Application.id.between(chunk.first_pk, chunk.last_pk),
+            Application.state == state,
+            ~held_back(),
         )
+        .order_by(Application.id)
+        .limit(limit)
     )
+    if claim:
+        query = query.with_for_update(of=Application, skip_locked=True, key_share=True)
+    return list(session.scalars(query))
+
+
+@dataclass
+class Claim:
+    """The applications a worker took from a chunk, and where to record their results."""
+
+    db_url: str
+    session: Session  # the claim's own session: read the applications' data through it
+    applications: list[Application]
+
+    def record(self, write: Callable[[Session], T]) -> T:
+        """Run ``write(session)`` in the chunk's one write transaction and commit it. It
+        must look the applications up again by key and check their state (the guard)."""
+        if is_sqlite(self.db_url):
+            self.session.commit()  # end whatever the compute read: it holds nothing
+
+            def attempt() -> T:
+                with unit_of_work(self.db_url, write=True) as session:
+                    result = write(session)
+                    session.commit()
+                    return result
+
+            return with_db_retry(attempt)
+        # PostgreSQL: the claiming transaction, which holds the rows. A transient error
+        # here loses the claim with the transaction; Prefect retries the whole chunk.
+        lock_for_writing(self.session)
+        result = write(self.session)
+        self.session.commit()
+        return result
+
+
+@contextmanager
+def claim_chunk(
+    db_url: str, chunk: Chunk, state: ApplicationState, limit: int | None = None
+) -> Iterator[Claim]:
+    """Take the chunk's applications waiting in ``state`` for this worker (module docstring):
+    compute inside the block, then ``claim.record(...)``. Leaving the block without
+    recording gives the applications back."""
+    with unit_of_work(db_url) as session:
+        if is_sqlite(db_url):
+            apps = chunk_applications(session, chunk, state, limit=limit)
+            session.commit()  # end the read: a SQLite read holds nothing for the others
+        else:
+            apps = chunk_applications(session, chunk, state, claim=True, limit=limit)
+        yield Claim(db_url, session, apps)
 
 
 def is_transient(exc: BaseException) -> bool:
     """Errors that go away by themselves: a database busy or locked, a dropped connection."""
     if isinstance(exc, OperationalError):
         text = str(exc.orig).lower() if exc.orig is not None else ""
-        return any(s in text for s in ("locked", "busy", "could not connect", "connection"))
+        # SQLite: "database is locked"/"busy". PostgreSQL: a lost connection, a lock wait
+        # past lock_timeout (kofu/db.py), a deadlock the server broke by aborting us.
+        transient = ("locked", "busy", "could not connect", "connection", "lock timeout")
+        return any(s in text for s in (*transient, "deadlock detected", "could not serialize"))
     return isinstance(exc, TimeoutError | ConnectionError)
 
 

@@ -71,6 +71,7 @@ _MAX_CHARS: Final = {name: Application.__table__.c[name].type.length for name in
 # A photo path longer than this, or with a longer part, is no path a delivery would carry
 # (and opening it would fail on every run).
 MAX_PHOTO_PATH = 1024
+BATCH_ID_MAX: Final = Batch.__table__.c.id.type.length
 MAX_PATH_PART_BYTES = 255
 
 
@@ -263,6 +264,12 @@ def take_in_delivery(
     path = folder / DELIVERY_FILE
     if not path.is_file():
         raise UserError(f"no {DELIVERY_FILE} in {folder}: is this a delivery folder?")
+    # PostgreSQL enforces the column's length (SQLite would store any): refuse it up front.
+    if len(batch_id) > BATCH_ID_MAX:
+        raise UserError(
+            f"the batch id is {len(batch_id)} characters long; at most {BATCH_ID_MAX}"
+            " (--batch-id, or the delivery folder's name)"
+        )
     batch = session.get(Batch, batch_id)
     if batch is None:
         with path.open("rb") as fh:

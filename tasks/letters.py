@@ -9,12 +9,13 @@ from datetime import date, datetime
 
 from prefect import task
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from kofu.db import unit_of_work
 from kofu.fonts import register_notice_font
 from kofu.settings import Municipality, Settings
 from models import Application, ApplicationState, RefusalLetter, Stage
-from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, chunk_applications, with_db_retry
+from models.types import japan_wall_clock
+from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, claim_chunk
 from tasks.photos import PROBLEMS
 from tasks.queues import record_failure, resolve_failures
 from tasks.refusal_letter import RefusalContent, RefusalReason, write_refusal_letter
@@ -52,7 +53,7 @@ def refusal_content(
         letter_number=number,
         issued_on=issued_on,
         application_id=app.application_id,
-        submitted_on=app.submitted_at.date(),
+        submitted_on=japan_wall_clock(app.submitted_at).date(),  # the day in Japan
         family_name=app.family_name or "",
         given_name=app.given_name or "",
         family_name_kana=app.family_name_kana or "",
@@ -73,16 +74,16 @@ def write_letters_chunk(
     out_dir = settings.letters_dir / chunk.batch_id
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     written: list[tuple[int, str, str, str] | tuple[int, BaseException]] = []
-    with unit_of_work(settings.db_url) as session:
+    with claim_chunk(settings.db_url, chunk, ApplicationState.PHOTO_REJECTED) as claim:
         # Only this chunk's letters: the table grows every night, the chunk does not.
         done = set(
-            session.scalars(
+            claim.session.scalars(
                 select(RefusalLetter.application_pk).where(
                     RefusalLetter.application_pk.between(chunk.first_pk, chunk.last_pk)
                 )
             )
         )
-        for app in chunk_applications(session, chunk, ApplicationState.PHOTO_REJECTED):
+        for app in claim.applications:
             if app.id in done:
                 continue
             try:
@@ -93,30 +94,28 @@ def write_letters_chunk(
                 written.append((app.id, number, str(path), content.postal_code))
             except Exception as exc:
                 written.append((app.id, exc))
-    return with_db_retry(lambda: _record_letters(settings.db_url, chunk, written, now))
+        return claim.record(lambda session: _record_letters(session, chunk, written, now))
 
 
-def _record_letters(db_url: str, chunk: Chunk, written: list, now: datetime) -> Counter[str]:
+def _record_letters(session: Session, chunk: Chunk, written: list, now: datetime) -> Counter[str]:
     counts: Counter[str] = Counter()
-    with unit_of_work(db_url, write=True) as session:
-        for entry in written:
-            pk = entry[0]
-            if isinstance(entry[1], BaseException):
-                record_failure(session, chunk.batch_id, pk, Stage.LETTERS, entry[1], now)
-                counts["failed"] += 1
-                continue
-            resolve_failures(session, pk, Stage.LETTERS)
-            exists = select(RefusalLetter.id).where(RefusalLetter.application_pk == pk)
-            if session.scalar(exists) is not None:
-                continue
-            _, number, path, postal_code = entry
-            session.add(
-                RefusalLetter(
-                    application_pk=pk, letter_number=number, pdf_path=path, postal_code=postal_code
-                )
+    for entry in written:
+        pk = entry[0]
+        if isinstance(entry[1], BaseException):
+            record_failure(session, chunk.batch_id, pk, Stage.LETTERS, entry[1], now)
+            counts["failed"] += 1
+            continue
+        resolve_failures(session, pk, Stage.LETTERS)
+        exists = select(RefusalLetter.id).where(RefusalLetter.application_pk == pk)
+        if session.scalar(exists) is not None:
+            continue
+        _, number, path, postal_code = entry
+        session.add(
+            RefusalLetter(
+                application_pk=pk, letter_number=number, pdf_path=path, postal_code=postal_code
             )
-            counts["letters"] += 1
-        session.commit()
+        )
+        counts["letters"] += 1
     return counts
 
 

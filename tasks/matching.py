@@ -20,9 +20,8 @@ from prefect import task
 from sqlalchemy import Select, and_, bindparam, select, union
 from sqlalchemy.orm import Session
 
-from kofu.db import unit_of_work
 from models import Application, ApplicationState, Resident, ResidentStatus, Stage, check_transition
-from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, chunk_applications, with_db_retry
+from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, claim_chunk
 from tasks.normalize import (
     address_key,
     kana_key,
@@ -346,44 +345,42 @@ def match_chunk(
     """photo_ok -> matched | needs_review | no_match | ineligible."""
     rules = rules or ScoringRules()
     decisions: list[tuple[int, MatchDecision | BaseException]] = []
-    with unit_of_work(db_url) as session:
-        for app in chunk_applications(session, chunk, S.PHOTO_OK):
+    with claim_chunk(db_url, chunk, S.PHOTO_OK) as claim:
+        for app in claim.applications:
             try:
                 applicant = applicant_of(app)
-                find = partial(find_candidates, session)
+                find = partial(find_candidates, claim.session)
                 decisions.append((app.id, decide_widening(applicant, find, rules)))
             except Exception as exc:
                 decisions.append((app.id, exc))
-    return with_db_retry(lambda: _record_decisions(db_url, chunk, decisions, now))
+        return claim.record(lambda session: _record_decisions(session, chunk, decisions, now))
 
 
 def _record_decisions(
-    db_url: str,
+    session: Session,
     chunk: Chunk,
     decisions: list[tuple[int, MatchDecision | BaseException]],
     now: datetime,
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
-    with unit_of_work(db_url, write=True) as session:
-        for pk, decision in decisions:
-            app = session.get_one(Application, pk)
-            if app.state != S.PHOTO_OK:
-                continue
-            if isinstance(decision, BaseException):
-                record_failure(session, chunk.batch_id, pk, Stage.MATCHING, decision, now)
-                counts["failed"] += 1
-                continue
-            check_transition(app.state, decision.state)
-            app.state = decision.state
-            app.reasons = [*app.reasons, *decision.reasons]
-            app.resident_id = decision.resident_id
-            app.match_method = decision.method
-            app.match_score = decision.score
-            if decision.state == S.NEEDS_REVIEW:
-                open_review(session, app, Stage.MATCHING, list(decision.reasons), decision.evidence)
-            resolve_failures(session, pk, Stage.MATCHING)
-            counts[decision.state.value] += 1
-        session.commit()
+    for pk, decision in decisions:
+        app = session.get_one(Application, pk)
+        if app.state != S.PHOTO_OK:
+            continue
+        if isinstance(decision, BaseException):
+            record_failure(session, chunk.batch_id, pk, Stage.MATCHING, decision, now)
+            counts["failed"] += 1
+            continue
+        check_transition(app.state, decision.state)
+        app.state = decision.state
+        app.reasons = [*app.reasons, *decision.reasons]
+        app.resident_id = decision.resident_id
+        app.match_method = decision.method
+        app.match_score = decision.score
+        if decision.state == S.NEEDS_REVIEW:
+            open_review(session, app, Stage.MATCHING, list(decision.reasons), decision.evidence)
+        resolve_failures(session, pk, Stage.MATCHING)
+        counts[decision.state.value] += 1
     return counts
 
 

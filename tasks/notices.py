@@ -31,7 +31,7 @@ from models import (
     VisitWindow,
     check_transition,
 )
-from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, chunk_applications, with_db_retry
+from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, claim_chunk, with_db_retry
 from tasks.notice_pdf import CounterInfo, NoticeContent, write_notice_pdf
 from tasks.notice_pdf import VisitWindow as VisitLine
 from tasks.print_batch import (
@@ -103,8 +103,8 @@ def generate_notice_chunk(
     out_dir = settings.notices_dir / chunk.batch_id
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[tuple[int, str, Path, str, date, date, str] | tuple[int, BaseException]] = []
-    with unit_of_work(settings.db_url) as session:
-        apps = chunk_applications(session, chunk, S.MATCHED)
+    with claim_chunk(settings.db_url, chunk, S.MATCHED) as claim:
+        session, apps = claim.session, claim.applications
         windows = visit_windows_for(session, [app.id for app in apps])
         for app in apps:
             try:
@@ -129,37 +129,35 @@ def generate_notice_chunk(
                 )
             except Exception as exc:
                 written.append((app.id, exc))
-    return with_db_retry(lambda: _record_notices(settings.db_url, chunk, written, now))
+        return claim.record(lambda session: _record_notices(session, chunk, written, now))
 
 
-def _record_notices(db_url: str, chunk: Chunk, written: list, now: datetime) -> Counter[str]:
+def _record_notices(session: Session, chunk: Chunk, written: list, now: datetime) -> Counter[str]:
     counts: Counter[str] = Counter()
-    with unit_of_work(db_url, write=True) as session:
-        for entry in written:
-            app = session.get_one(Application, entry[0])
-            if app.state != S.MATCHED:
-                continue
-            if isinstance(entry[1], BaseException):
-                record_failure(session, chunk.batch_id, app.id, Stage.NOTICES, entry[1], now)
-                counts["failed"] += 1
-                continue
-            _, number, path, postal_code, deadline, issued_on, digest = entry
-            check_transition(app.state, S.NOTICE_GENERATED)
-            session.add(
-                Notice(
-                    application_pk=app.id,
-                    notice_number=number,
-                    pdf_path=str(path),
-                    postal_code=postal_code,
-                    pickup_deadline=deadline,
-                    issued_on=issued_on,
-                    content_digest=digest,
-                )
+    for entry in written:
+        app = session.get_one(Application, entry[0])
+        if app.state != S.MATCHED:
+            continue
+        if isinstance(entry[1], BaseException):
+            record_failure(session, chunk.batch_id, app.id, Stage.NOTICES, entry[1], now)
+            counts["failed"] += 1
+            continue
+        _, number, path, postal_code, deadline, issued_on, digest = entry
+        check_transition(app.state, S.NOTICE_GENERATED)
+        session.add(
+            Notice(
+                application_pk=app.id,
+                notice_number=number,
+                pdf_path=str(path),
+                postal_code=postal_code,
+                pickup_deadline=deadline,
+                issued_on=issued_on,
+                content_digest=digest,
             )
-            app.state = S.NOTICE_GENERATED
-            resolve_failures(session, app.id, Stage.NOTICES)
-            counts[S.NOTICE_GENERATED.value] += 1
-        session.commit()
+        )
+        app.state = S.NOTICE_GENERATED
+        resolve_failures(session, app.id, Stage.NOTICES)
+        counts[S.NOTICE_GENERATED.value] += 1
     return counts
 
 

@@ -23,11 +23,12 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 from prefect import task
+from sqlalchemy.orm import Session
 
-from kofu.db import unit_of_work
 from kofu.settings import PhotoRules
 from models import Application, ApplicationState, Batch, Stage, check_transition
-from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, chunk_applications, with_db_retry
+from models.types import japan_wall_clock
+from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, claim_chunk
 from tasks.photo_quality import QualityReport, assess_photo
 from tasks.queues import open_review, record_failure, resolve_failures
 
@@ -239,7 +240,7 @@ def check_photo(
         found.extend(report.fails)
         reviews.extend(report.reviews)
     if taken is not None and submitted_at is not None:
-        age = submitted_at.replace(tzinfo=None) - taken
+        age = japan_wall_clock(submitted_at) - taken  # the camera's clock: local time
         measures["age_days"] = age.days
         if age > timedelta(days=rules.max_age_days):
             found.append("photo-too-old")
@@ -347,52 +348,47 @@ class _PhotoResult:
 def check_photo_chunk(db_url: str, rules: PhotoRules, chunk: Chunk, now: datetime) -> Counter[str]:
     """received -> photo_ok | photo_rejected | needs_review (borderline, a person decides);
     unreadable files and crashed checks go to the failure queue."""
-    with unit_of_work(db_url) as session:
-        inbox = Path(session.get_one(Batch, chunk.batch_id).inbox)
-        todo = [
-            (app.id, app.photo, app.submitted_at)
-            for app in chunk_applications(session, chunk, ApplicationState.RECEIVED)
-        ]
-    results = []
-    for pk, photo, submitted_at in todo:
-        try:
-            data = read_photo(inbox, photo or "", rules.max_bytes)
-            verdict = check_photo(data, rules, submitted_at)
-            results.append(_PhotoResult(pk, verdict))
-        except Exception as exc:  # a crash in a check is the system's problem, not the photo's
-            results.append(_PhotoResult(pk, None, exc))
-    return with_db_retry(lambda: _record_photo_results(db_url, chunk, results, now))
+    with claim_chunk(db_url, chunk, ApplicationState.RECEIVED) as claim:
+        inbox = Path(claim.session.get_one(Batch, chunk.batch_id).inbox)
+        todo = [(app.id, app.photo, app.submitted_at) for app in claim.applications]
+        results = []
+        for pk, photo, submitted_at in todo:
+            try:
+                data = read_photo(inbox, photo or "", rules.max_bytes)
+                verdict = check_photo(data, rules, submitted_at)
+                results.append(_PhotoResult(pk, verdict))
+            except Exception as exc:  # a crash in a check is the system's problem
+                results.append(_PhotoResult(pk, None, exc))
+        return claim.record(lambda session: _record_photo_results(session, chunk, results, now))
 
 
 def _record_photo_results(
-    db_url: str, chunk: Chunk, results: list[_PhotoResult], now: datetime
+    session: Session, chunk: Chunk, results: list[_PhotoResult], now: datetime
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
-    with unit_of_work(db_url, write=True) as session:
-        for result in results:
-            app = session.get_one(Application, result.application_pk)
-            if app.state != ApplicationState.RECEIVED:
-                continue  # someone else moved it on: a rerun is harmless
-            if result.verdict is None:
-                assert result.error is not None
-                record_failure(session, chunk.batch_id, app.id, Stage.PHOTOS, result.error, now)
-                counts["failed"] += 1
-                continue
-            verdict = result.verdict
-            if verdict.problems:  # every clear defect, so the letter can list them all
-                target, codes = ApplicationState.PHOTO_REJECTED, verdict.codes
-            elif verdict.borderline:
-                target, codes = ApplicationState.NEEDS_REVIEW, verdict.review_codes
-                open_review(session, app, Stage.PHOTOS, codes, {"measures": dict(verdict.measures)})
-            else:
-                target, codes = ApplicationState.PHOTO_OK, []
-            check_transition(app.state, target)
-            app.state = target
-            app.reasons = [*app.reasons, *codes]
-            app.photo_measures = dict(verdict.measures)
-            resolve_failures(session, app.id, Stage.PHOTOS)
-            counts[target.value] += 1
-        session.commit()
+    for result in results:
+        app = session.get_one(Application, result.application_pk)
+        if app.state != ApplicationState.RECEIVED:
+            continue  # someone else moved it on: a rerun is harmless
+        if result.verdict is None:
+            assert result.error is not None
+            record_failure(session, chunk.batch_id, app.id, Stage.PHOTOS, result.error, now)
+            counts["failed"] += 1
+            continue
+        verdict = result.verdict
+        if verdict.problems:  # every clear defect, so the letter can list them all
+            target, codes = ApplicationState.PHOTO_REJECTED, verdict.codes
+        elif verdict.borderline:
+            target, codes = ApplicationState.NEEDS_REVIEW, verdict.review_codes
+            open_review(session, app, Stage.PHOTOS, codes, {"measures": dict(verdict.measures)})
+        else:
+            target, codes = ApplicationState.PHOTO_OK, []
+        check_transition(app.state, target)
+        app.state = target
+        app.reasons = [*app.reasons, *codes]
+        app.photo_measures = dict(verdict.measures)
+        resolve_failures(session, app.id, Stage.PHOTOS)
+        counts[target.value] += 1
     return counts
 
 

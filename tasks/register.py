@@ -40,6 +40,22 @@ _RESIDENT_CODE = re.compile(r"[0-9]{11}")
 _POSTAL_CODE = re.compile(r"[0-9]{3}-[0-9]{4}")
 # What errors="surrogateescape" turns bytes that are not UTF-8 into.
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
+# The longest text each column takes: PostgreSQL refuses a longer value (SQLite would keep
+# it), so a row with one is refused by name, like any other bad row. The keys made from the
+# names are checked too (normalising can lengthen a name: ㍿ is 株式会社), named by the
+# fields they are made from.
+_MAX_CHARS = {
+    c.name: c.type.length
+    for c in Resident.__table__.columns
+    if getattr(c.type, "length", None) is not None
+}
+_KEY_SOURCE = {
+    "name_key": "family_name and given_name",
+    "kana_key": "family_name_kana and given_name_kana",
+    "family_kana_key": "family_name_kana",
+    "given_kana_key": "given_name_kana",
+    "address_key": "address",
+}
 # Rows per lookup and per bulk INSERT/UPDATE. The lookup binds one parameter per row;
 # SQLite allows 32,766 per statement.
 _SLICE = 5_000
@@ -159,7 +175,7 @@ def _parse_row(row: dict, key: bytes, line: int) -> dict:
         status = ResidentStatus((row.get("status") or "").strip())
     except ValueError:
         raise fail("status must be resident, moved_out, deceased or removed") from None
-    return {
+    parsed = {
         "resident_code": code,
         "individual_number_hmac": keyed_hash(number, key) if number else None,
         **names,
@@ -175,6 +191,13 @@ def _parse_row(row: dict, key: bytes, line: int) -> dict:
         "given_kana_key": kana_key("", names["given_name_kana"]),
         "address_key": address_key(address),
     }
+    for column, value in parsed.items():
+        longest = _MAX_CHARS.get(column)
+        if longest is not None and isinstance(value, str) and len(value) > longest:
+            if column in _KEY_SOURCE:
+                raise fail(f"{_KEY_SOURCE[column]} too long once normalised ({longest} at most)")
+            raise fail(f"{column} is longer than {longest} characters")
+    return parsed
 
 
 def upsert_residents(session: Session, rows: Iterable[dict]) -> ImportResult:

@@ -25,15 +25,32 @@ FONT_CACHE = Path(tempfile.gettempdir()) / "kofu-test-font-cache"
 TEST_KEY = "test-secret-key-0123456789abcdef"
 
 
+@pytest.fixture(autouse=True)
+def _own_databases():
+    """On PostgreSQL (KOFU_TEST_DATABASE_URL), drop the databases a test made once it is
+    done; a module fixture's outlive its first test and go at the end of the session."""
+    from tests.helpers import ON_POSTGRES, databases_made, drop_databases
+
+    made = databases_made() if ON_POSTGRES else 0
+    yield
+    if ON_POSTGRES:
+        drop_databases(since=made)
+
+
 @pytest.fixture
 def kofu_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A fresh data directory and SQLite file, configured through the environment."""
+    """A fresh data directory and database, configured through the environment: a SQLite
+    file in the data directory, or with KOFU_TEST_DATABASE_URL a PostgreSQL database of its
+    own (tests/helpers.py db_url_for)."""
     from kofu.db import upgrade_schema
     from kofu.settings import get_settings
+    from tests.helpers import db_env
 
     data = tmp_path / "var"
     monkeypatch.setenv("KOFU_DATA_DIR", str(data))
     monkeypatch.setenv("KOFU_SECRET_KEY", TEST_KEY)
+    for name, value in db_env(data).items():
+        monkeypatch.setenv(name, value)
     (data / "fonts").mkdir(parents=True)
     FONT_CACHE.mkdir(exist_ok=True)
     for cached in FONT_CACHE.iterdir():
@@ -81,3 +98,8 @@ def pytest_sessionfinish(session, exitstatus):
     import shutil
 
     shutil.rmtree(PREFECT_HOME, ignore_errors=True)
+    if "tests.helpers" in sys.modules:
+        from tests.helpers import ON_POSTGRES, drop_databases
+
+        if ON_POSTGRES:
+            drop_databases()

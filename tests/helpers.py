@@ -4,14 +4,127 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import json
+import os
 import random
+import shutil
+import subprocess
 from pathlib import Path
 
 from PIL import Image
 
 from kofu.demo_data import RegisterRow, write_register_csv
 from kofu.mynumber import check_digit
+
+# --- The application database of a test: SQLite by default, PostgreSQL on request ---
+# `scripts/with-postgres` (make test-postgres) exports KOFU_TEST_DATABASE_URL, a database on a
+# throwaway server whose role may create databases. Each test then gets a database of its own,
+# one per data directory; without the variable, the SQLite file kofu uses by default.
+
+TEST_DATABASE_URL = os.environ.get("KOFU_TEST_DATABASE_URL") or None
+ON_POSTGRES = TEST_DATABASE_URL is not None
+_databases: dict[Path, str] = {}  # data directory -> database URL, this session's
+_created: list[str] = []  # database names, in the order made
+_numbers = itertools.count(1)
+
+
+def _admin_engine():
+    """A connection to the server's own test database, outside any transaction (CREATE and
+    DROP DATABASE need that)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    assert TEST_DATABASE_URL is not None
+    return create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+
+def db_url_for(data_dir: Path) -> str:
+    """The application database of the test whose data directory is ``data_dir``: the SQLite
+    file kofu uses by default there, or on PostgreSQL a fresh, empty database of its own (made
+    on the first ask; every later ask for the same directory gets the same one)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    data_dir = Path(data_dir).resolve()
+    if not ON_POSTGRES:
+        return f"sqlite:///{data_dir / 'kofu.sqlite3'}"
+    if data_dir not in _databases:
+        name = f"kofu_t_{os.getpid()}_{next(_numbers)}"
+        engine = _admin_engine()
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        _created.append(name)
+        url = make_url(TEST_DATABASE_URL).set(database=name)
+        _databases[data_dir] = url.render_as_string(hide_password=False)
+    return _databases[data_dir]
+
+
+def db_env(data_dir: Path) -> dict[str, str]:
+    """What a `kofu` subprocess with ``KOFU_DATA_DIR=data_dir`` needs to find the test's
+    database: nothing on SQLite (the default file), KOFU_DATABASE_URL on PostgreSQL."""
+    return {"KOFU_DATABASE_URL": db_url_for(data_dir)} if ON_POSTGRES else {}
+
+
+def databases_made() -> int:
+    return len(_created)
+
+
+def drop_databases(since: int = 0) -> None:
+    """Drop the PostgreSQL databases made since the ``since``-th (their connections too)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from kofu.db import dispose_engines
+
+    names = _created[since:]
+    if not names:
+        return
+    dispose_engines()
+    engine = _admin_engine()
+    with engine.connect() as conn:
+        for name in names:
+            # Plain DROP stops an autovacuum worker on the database by itself; FORCE ends a
+            # connection something of the test left open, but may not end a worker it
+            # does not own. A database neither drops is left to the throwaway server.
+            for sql in (
+                f'DROP DATABASE IF EXISTS "{name}"',
+                f'DROP DATABASE "{name}" WITH (FORCE)',
+            ):
+                try:
+                    conn.execute(text(sql))
+                    break
+                except DBAPIError:
+                    continue
+    engine.dispose()
+    del _created[since:]
+    for data_dir, url in list(_databases.items()):
+        if url.rsplit("/", 1)[-1] in names:
+            del _databases[data_dir]
+
+
+def database_bytes(data_dir: Path) -> bytes:
+    """Everything the test's database holds, as bytes to search for a leak: the SQLite
+    files themselves (journal and WAL included), or on PostgreSQL a plain-text dump of the
+    database's data (`pg_dump --data-only`)."""
+    if not ON_POSTGRES:
+        files = sorted(Path(data_dir).glob("kofu.sqlite3*"))
+        assert files, f"no database file in {data_dir}"
+        return b"".join(f.read_bytes() for f in files)
+    from sqlalchemy.engine import make_url
+
+    pg_dump = shutil.which("pg_dump")
+    assert pg_dump, "pg_dump not found on the PATH"
+    url = make_url(db_url_for(data_dir)).set(drivername="postgresql")
+    dump = subprocess.run(
+        [pg_dump, "--data-only", "--no-owner", "--dbname", url.render_as_string(False)],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    assert b"COPY public." in dump.stdout  # the tables' data is there to search
+    return dump.stdout
 
 
 def valid_number(rng: random.Random) -> str:

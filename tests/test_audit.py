@@ -1,6 +1,7 @@
 """The audit trail: every CLI action that reads or changes a resident's record, or decides a
 review, leaves an event (who, what, when, which record by resident code), and no event holds
-an individual number or a name. The real `kofu` CLI in subprocesses, on a real SQLite file."""
+an individual number or a name. The real `kofu` CLI in subprocesses, on a real SQLite file
+(or the test's own PostgreSQL database under `make test-postgres`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ import json
 import os
 import random
 import re
-import sqlite3
 import subprocess
 import sys
-from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,15 @@ from zoneinfo import ZoneInfo
 
 from kofu.demo_data import RegisterRow, write_register_csv
 from tests.conftest import FONT_CACHE, TEST_KEY
-from tests.helpers import application_for, portrait_jpeg, valid_number, write_delivery
+from tests.helpers import (
+    application_for,
+    database_bytes,
+    db_env,
+    db_url_for,
+    portrait_jpeg,
+    valid_number,
+    write_delivery,
+)
 from tests.test_cli import assert_one_line_error
 
 BATCH = "2026-11-26"
@@ -48,6 +55,7 @@ def environment(tmp_path: Path, actor: str | None = "clerk-1") -> dict:
         KOFU_DATA_DIR=str(tmp_path / "var"),
         KOFU_SECRET_KEY=TEST_KEY,
         KOFU_PRINT_PASSWORD="audit-test-print-password",
+        **db_env(tmp_path / "var"),
         # A Prefect home of its own: the CLI's nightly starts its own Prefect server.
         PREFECT_HOME=str(tmp_path / "prefect"),
     )
@@ -56,11 +64,25 @@ def environment(tmp_path: Path, actor: str | None = "clerk-1") -> dict:
     return env
 
 
+def query(tmp_path: Path, sql: str) -> list[dict]:
+    """Rows of the test's database as stored, read with plain SQL (no kofu code)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url_for(tmp_path / "var"))
+    try:
+        with engine.connect() as db:
+            return [dict(r) for r in db.execute(text(sql)).mappings()]
+    finally:
+        engine.dispose()
+
+
 def events(tmp_path: Path, action: str | None = None) -> list[dict]:
-    with closing(sqlite3.connect(tmp_path / "var" / "kofu.sqlite3")) as db:
-        db.row_factory = sqlite3.Row
-        rows = db.execute("SELECT * FROM audit_trail ORDER BY id").fetchall()
-    found = [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+    found = []
+    for r in query(tmp_path, "SELECT * FROM audit_trail ORDER BY id"):
+        # SQLite hands back the stored text; PostgreSQL a datetime and parsed JSON.
+        at = r["at"] if isinstance(r["at"], str) else r["at"].isoformat()
+        detail = json.loads(r["detail"]) if isinstance(r["detail"], str) else r["detail"]
+        found.append({**r, "at": at, "detail": detail})
     return [e for e in found if action is None or e["action"] == action]
 
 
@@ -91,13 +113,11 @@ def register_rows(rng: random.Random) -> list[RegisterRow]:
 
 
 def assert_no_number_and_no_name(tmp_path: Path, numbers: list[str], names: list[str]) -> None:
-    """No individual number anywhere in the database files (the trail included); no name and
-    no 12-digit run in the trail."""
-    files = list((tmp_path / "var").glob("kofu.sqlite3*"))
-    assert files
+    """No individual number anywhere in the database (its files on SQLite, a data dump on
+    PostgreSQL; the trail included); no name and no 12-digit run in the trail."""
+    stored = database_bytes(tmp_path / "var")
     for number in numbers:
-        for f in files:
-            assert number.encode() not in f.read_bytes(), (number, f.name)
+        assert number.encode() not in stored, number
     trail = events(tmp_path)
     assert trail
     for event in trail:
@@ -148,13 +168,12 @@ def test_imports_record_the_file_and_codes_and_a_refused_import_is_recorded_too(
     assert refused["detail"]["sha256"] == hashlib.sha256(bad.read_bytes()).hexdigest()
     assert refused["detail"]["error"] == result.stderr.strip().removeprefix("kofu: error: ")
     assert len(events(tmp_path, "residents-import")) == 2  # no import event for it
-    with closing(sqlite3.connect(tmp_path / "var" / "kofu.sqlite3")) as db:
-        assert {n for (n,) in db.execute("SELECT given_name FROM residents")} == {
-            "花子",
-            "直子",
-            "幸子",
-            "智子",
-        }
+    assert {r["given_name"] for r in query(tmp_path, "SELECT given_name FROM residents")} == {
+        "花子",
+        "直子",
+        "幸子",
+        "智子",
+    }
 
     # A file that is not there is refused and recorded as well.
     assert_one_line_error(kofu(env, "residents", "import", str(tmp_path / "x.csv")), "not found")
@@ -197,13 +216,13 @@ def line(app_id: str, row: RegisterRow, **over) -> dict:
     return application_for(app_id, row, **{"individual_number": None, **over})
 
 
-def seed_photo_review(db_path: Path, application_id: str) -> None:
+def seed_photo_review(db_url: str, application_id: str) -> None:
     """An application waiting on a borderline photo, as the photo stage leaves one (a
     borderline photo is hard to draw on purpose): real rows in the real file."""
     from kofu.db import unit_of_work
     from models import Application, ApplicationState, ReviewItem, Stage
 
-    with unit_of_work(f"sqlite:///{db_path}", write=True) as session:
+    with unit_of_work(db_url, write=True) as session:
         app = Application(
             application_id=application_id,
             batch_id=BATCH,
@@ -259,7 +278,7 @@ def test_reads_decisions_and_runs_are_recorded_with_codes_only(tmp_path):
     assert run["detail"]["outcome"] == "completed"
     assert run["detail"]["states"]["needs_review"] == 2
     assert run["detail"]["states"]["notice_generated"] == 1
-    seed_photo_review(data / "kofu.sqlite3", "3001")
+    seed_photo_review(db_url_for(data), "3001")
 
     # The queues as JSON: the review evidence shows the candidates' resident codes.
     listed = ok(clerk, "queue", "list", "--json")
@@ -381,3 +400,22 @@ def test_reads_decisions_and_runs_are_recorded_with_codes_only(tmp_path):
     assert_no_number_and_no_name(
         tmp_path, numbers, ["山田", "花子", "直子", "幸子", "智子", "ヤマダ", "見本市"]
     )
+
+
+def test_a_batch_id_too_long_for_the_trail_is_recorded_cut_to_fit(kofu_env):
+    """A run refused for its over-long batch id is still recorded: PostgreSQL refuses a value
+    longer than the column, where SQLite would keep it whole."""
+    from sqlalchemy import select
+
+    from kofu.db import unit_of_work
+    from models import AuditEvent
+    from tasks.audit import record_run
+
+    with unit_of_work(kofu_env.db_url, write=True) as session:
+        record_run(
+            session, "nightly-run", actor="clerk-1", os_user=None, batch_id="b" * 70, error="x"
+        )
+        session.commit()
+    with unit_of_work(kofu_env.db_url) as session:
+        (event,) = session.scalars(select(AuditEvent)).all()
+    assert event.batch_id == "b" * 64

@@ -33,7 +33,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import FONT_CACHE, TEST_KEY
-from tests.helpers import application_line, compact_text, portrait_jpeg
+from tests.helpers import application_line, compact_text, db_env, db_url_for, portrait_jpeg
 
 REJECTED = "rejected-line"
 SQL_FAMILY = "'; DROP TABLE applications; --"
@@ -346,6 +346,8 @@ def run(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KOFU_DATA_DIR", str(data))
         mp.setenv("KOFU_SECRET_KEY", TEST_KEY)
+        for name, value in db_env(data).items():
+            mp.setenv(name, value)
         FONT_CACHE.mkdir(exist_ok=True)
         (data / "fonts").mkdir(parents=True)
         for cached in FONT_CACHE.iterdir():
@@ -639,14 +641,14 @@ def refused(run, tmp_path_factory):
         path, line = bad_register(root / f"{kind}.csv", kind)
         jobs[kind] = start_kofu("residents", "import", str(path), env=run["env"]), line
     path, line = bad_register(root / "into-empty.csv", "impossible-birth-date")
-    empty = {**run["env"], "KOFU_DATA_DIR": str(root / "var")}
+    empty = {**run["env"], "KOFU_DATA_DIR": str(root / "var"), **db_env(root / "var")}
     jobs["into-empty"] = start_kofu("residents", "import", str(path), env=empty), line
     results = {kind: (finish(process), line) for kind, (process, line) in jobs.items()}
     return {
         "before": before,
         "after": residents_table(run["settings"]),
         "results": results,
-        "empty_db": f"sqlite:///{root / 'var' / 'kofu.sqlite3'}",
+        "empty_db": db_url_for(root / "var"),
     }
 
 

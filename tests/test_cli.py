@@ -9,11 +9,13 @@ import sys
 import pytest
 
 from tests.conftest import TEST_KEY
+from tests.helpers import db_env, db_url_for
 
 
 def kofu(*args: str, env: dict | None = None, tmp_path=None) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith("KOFU_")}
     base["KOFU_DATA_DIR"] = str(tmp_path / "var")
+    base.update(db_env(tmp_path / "var"))  # the test's own database on PostgreSQL
     base.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "kofu.cli", *args],
@@ -81,8 +83,7 @@ def test_status_on_an_empty_database(tmp_path):
 
 
 def test_a_bad_register_row_imports_nothing_and_gets_one_line(tmp_path):
-    import sqlite3
-    from contextlib import closing
+    from sqlalchemy import create_engine, text
 
     from tests.test_register import register_rows, write_csv
 
@@ -98,9 +99,11 @@ def test_a_bad_register_row_imports_nothing_and_gets_one_line(tmp_path):
     bad = write_csv(tmp_path / "2.csv", [*changed, {**rows[0], "resident_code": "1"}])
     result = kofu("residents", "import", str(bad), env=env, tmp_path=tmp_path)
     assert_one_line_error(result, "register line 5: resident_code must be 11 digits")
-    with closing(sqlite3.connect(tmp_path / "var" / "kofu.sqlite3")) as db:
-        names = db.execute("SELECT given_name FROM residents").fetchall()
-        actions = [a for (a,) in db.execute("SELECT action FROM audit_trail ORDER BY id")]
+    engine = create_engine(db_url_for(tmp_path / "var"))
+    with engine.connect() as db:
+        names = [tuple(r) for r in db.execute(text("SELECT given_name FROM residents"))]
+        actions = [a for (a,) in db.execute(text("SELECT action FROM audit_trail ORDER BY id"))]
+    engine.dispose()
     assert names == [("太郎",)] * 3
     assert actions == ["residents-import", "residents-import-refused"]
 

@@ -248,6 +248,24 @@ def test_a_folder_without_a_delivery_is_a_clear_error(kofu_env, tmp_path):
         take_in_delivery(session, tmp_path, "x", KEY, TODAY)
 
 
+def test_a_batch_id_longer_than_its_column_is_refused_before_anything_is_stored(kofu_env, tmp_path):
+    """PostgreSQL would refuse the row (SQLite would store it): one clear error on both."""
+    from kofu.errors import UserError
+    from models import Batch
+
+    folder = write_delivery(tmp_path / ("b" * 65), [application_line()], {})
+    with (
+        unit_of_work(kofu_env.db_url, write=True) as session,
+        pytest.raises(UserError, match="65 characters long; at most 64"),
+    ):
+        take_in_delivery(session, folder, folder.name, KEY, TODAY)
+    with unit_of_work(kofu_env.db_url) as session:
+        assert session.scalars(select(Batch)).all() == []
+    with unit_of_work(kofu_env.db_url, write=True) as session:  # 64 is fine
+        assert take_in_delivery(session, folder, "b" * 64, KEY, TODAY).received == 1
+        session.commit()
+
+
 def test_once_taken_in_the_delivery_keeps_no_individual_number(kofu_env, tmp_path):
     from tasks.intake import take_in
 

@@ -21,12 +21,13 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from kofu.db import unit_of_work
 from kofu.settings import SAMPLE_CONFIG
 from models import Application, ApplicationState, Notice, PrintBatch, RefusalLetter
 from tests.conftest import FONT_CACHE, TEST_KEY
+from tests.helpers import db_env
 
 S = ApplicationState
 LEASE_TTL = 2.0  # seconds: how long a killed run's lease blocks the next one
@@ -88,7 +89,7 @@ def _kill_when(env: dict, inbox: Path, db_url: str, point: str) -> None:
                 pytest.fail(f"the run ended (exit {process.returncode}) before the {point} stage")
             try:
                 reached = KILL_POINTS[point](*_counts(db_url))
-            except OperationalError:  # the run has not made its tables yet
+            except (OperationalError, ProgrammingError):  # no tables yet (SQLite, PostgreSQL)
                 reached = False
             if reached:
                 return
@@ -116,6 +117,7 @@ def test_killed_three_times_then_finished_loses_nothing_and_repeats_nothing(
         "KOFU_SECRET_KEY": TEST_KEY,
         "KOFU_CONFIG": str(config),
         "KOFU_LEASE_TTL_SECONDS": str(LEASE_TTL),
+        **db_env(data),
     }
     for name, value in env_vars.items():
         monkeypatch.setenv(name, value)

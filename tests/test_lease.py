@@ -12,7 +12,7 @@ from flows.lease import RunInProgress, acquire, check_free, held, release, renew
 from kofu.db import unit_of_work
 from models import Batch, RunLease
 from tests.conftest import TEST_KEY
-from tests.helpers import application_line, write_delivery
+from tests.helpers import application_line, db_url_for, write_delivery
 from tests.test_cli import assert_one_line_error, kofu
 
 T0 = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
@@ -62,7 +62,7 @@ def test_the_cli_refuses_a_second_run_with_one_line_and_takes_nothing_in(tmp_pat
 
     var = tmp_path / "var"
     var.mkdir()
-    url = f"sqlite:///{var / 'kofu.sqlite3'}"
+    url = db_url_for(var)  # what the CLI below uses with KOFU_DATA_DIR=var
     upgrade_schema(url)
     acquire(url, "nightly 2026-11-25 on host-a, pid 4242", ttl=timedelta(hours=1))
     folder = write_delivery(tmp_path / "2026-11-26", [application_line()], {})

@@ -1,5 +1,6 @@
-"""The whole night, end to end: a real Prefect flow run against a real SQLite file, on a
-synthetic register and delivery, run twice."""
+"""The whole night, end to end: a real Prefect flow run against a real SQLite file (or the
+module's own PostgreSQL database under `make test-postgres`), on a synthetic register and
+delivery, run twice."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from tests.conftest import FONT_CACHE, PREFECT_HOME, TEST_KEY
+from tests.helpers import ON_POSTGRES, database_bytes, db_env
 
 RESIDENTS = 600
 APPLICATIONS = 120
@@ -29,6 +31,8 @@ def night(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KOFU_DATA_DIR", str(data))
         mp.setenv("KOFU_SECRET_KEY", TEST_KEY)
+        for name, value in db_env(data).items():  # the module's own PostgreSQL database
+            mp.setenv(name, value)
         FONT_CACHE.mkdir(exist_ok=True)
         (data / "fonts").mkdir(parents=True)
         for cached in FONT_CACHE.iterdir():
@@ -303,3 +307,6 @@ def test_no_individual_number_leaks_outside_the_delivery(night):
             hits = [p for p in patterns if p in data]
             assert not hits, f"{path} holds an individual number"
     assert searched > 20
+    if ON_POSTGRES:  # on SQLite the database is one of the files above
+        stored = database_bytes(settings.data_dir)
+        assert not [p for p in patterns if p in stored], "the application database"

@@ -7,7 +7,7 @@ from kofu.db import unit_of_work
 from kofu.errors import UserError
 from models import Resident
 from tasks.register import REGISTER_COLUMNS, RegisterRowError, read_register, upsert_residents
-from tests.helpers import valid_number
+from tests.helpers import database_bytes, valid_number
 
 KEY = b"k" * 32
 ROW = {
@@ -45,7 +45,8 @@ def test_import_upserts_and_stores_only_the_keyed_hash(kofu_env, tmp_path):
             result = upsert_residents(session, read_register(path, KEY))
             session.commit()
         assert (result.inserted, result.updated) == expected
-    raw = (kofu_env.data_dir / "kofu.sqlite3").read_bytes()
+    # The database's bytes: the SQLite files, or a data dump on PostgreSQL.
+    raw = database_bytes(kofu_env.data_dir)
     assert b"983205673214" not in raw
     with unit_of_work(kofu_env.db_url) as session:
         residents = session.scalars(select(Resident).order_by(Resident.resident_code)).all()
@@ -204,3 +205,40 @@ def test_a_bad_row_is_named_by_its_line_in_the_file(tmp_path, bad, message):
         list(read_register(path, KEY))
     assert str(err.value) == f"{message}; nothing was imported"
     assert "佐藤" not in str(err.value) and "983205673214" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("family_name", "長" * 101, "family_name is longer than 100 characters"),
+        ("address", "見本市中央1丁目" + "1" * 300, "address is longer than 300 characters"),
+        # 99 characters, each three once normalised: the key would not fit its column.
+        ("family_name", "㍿" * 99, "family_name and given_name too long once normalised"),
+    ],
+)
+def test_a_value_longer_than_its_column_imports_nothing(kofu_env, tmp_path, field, value, words):
+    """PostgreSQL would refuse the row mid-import (SQLite would keep it): refused by name on
+    both, before anything is written."""
+    rows = register_rows(2)
+    path = write_csv(tmp_path / "r.csv", [rows[0], {**rows[1], field: value}])
+    with pytest.raises(RegisterRowError, match=f"register line 3: {words}"):
+        import_file(kofu_env.db_url, path)
+    assert table(kofu_env.db_url) == []
+
+
+def test_a_database_error_quotes_no_personal_data(kofu_env, tmp_path):
+    """A statement that fails (here a resident code inserted twice) is reported without its
+    parameters: the message may end up in a log or in Prefect's record of the run."""
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from models.base import utcnow
+
+    secret = {**ROW, "family_name": "秘密", "address": "見本市秘密町1丁目2番3号"}
+    (row,) = read_register(write_csv(tmp_path / "r.csv", [secret]), KEY)
+    row["updated_at"] = utcnow()
+    with unit_of_work(kofu_env.db_url, write=True) as session:
+        session.execute(insert(Resident.__table__), [row])
+        with pytest.raises(IntegrityError) as err:
+            session.execute(insert(Resident.__table__), [row])
+    assert "秘密" not in str(err.value), err.value

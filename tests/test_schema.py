@@ -1,4 +1,5 @@
-"""The migrations build exactly the schema the models describe."""
+"""The migrations build exactly the schema the models describe, on SQLite and (with
+KOFU_TEST_DATABASE_URL) on PostgreSQL."""
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -6,10 +7,11 @@ from sqlalchemy import create_engine
 
 from kofu.db import upgrade_schema
 from models import Base
+from tests.helpers import db_url_for
 
 
 def test_migrations_match_the_models(tmp_path):
-    url = f"sqlite:///{tmp_path / 'schema.sqlite3'}"
+    url = db_url_for(tmp_path)
     upgrade_schema(url)
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -26,7 +28,7 @@ def test_the_reading_parts_are_filled_in_for_residents_imported_before_them(tmp_
     from kofu.db import alembic_config
     from tasks.normalize import kana_key
 
-    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    url = db_url_for(tmp_path)
     command.upgrade(alembic_config(url), "0003")
     engine = create_engine(url)
     with engine.begin() as conn:
