@@ -11,7 +11,14 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.lease import begin_run, current_flow_run_id, held, holder_name
-from flows.stages import publish_summary, run_stages, settle_failure_items, take_failure_items
+from flows.stages import (
+    STAGE_STEPS,
+    Progress,
+    publish_summary,
+    run_stages,
+    settle_failure_items,
+    take_failure_items,
+)
 from kofu.db import upgrade_schema
 from kofu.settings import get_settings
 from tasks.intake import intake_task
@@ -20,7 +27,7 @@ from tasks.intake import intake_task
 JST = ZoneInfo("Asia/Tokyo")
 
 
-def _today() -> date:
+def japan_today() -> date:
     return datetime.now(UTC).astimezone(JST).date()
 
 
@@ -28,7 +35,7 @@ def _run_name() -> str:
     """`nightly 2026-11-26`: the batch the run works on, as staff know it."""
     params = flow_run.parameters
     inbox = params.get("inbox")
-    return f"nightly {params.get('batch_id') or (Path(inbox).name if inbox else _today())}"
+    return f"nightly {params.get('batch_id') or (Path(inbox).name if inbox else japan_today())}"
 
 
 @flow(
@@ -49,9 +56,11 @@ def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict:
     ttl = timedelta(seconds=settings.lease_ttl_seconds)
     with held(settings.db_url, holder, current_flow_run_id(), ttl) as lease:
         begin_run(lease, settings)
+        progress = Progress(f"nightly {batch_id}", ("intake", *STAGE_STEPS, "earlier batches"))
         # Failure-queue items due for another attempt (tasks/queues.py), this batch's too.
         due = take_failure_items(settings, now)
         intake = intake_task(settings, folder, batch_id, today)
+        progress.step("intake")
         get_run_logger().info(
             "intake %s: %d received, %d invalid, %d rejected lines, %d already taken in",
             batch_id,
@@ -67,13 +76,17 @@ def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict:
                 batch_id,
                 folder / "applications.jsonl",
             )
-        counts = run_stages(settings, batch_id, today, now)
+        counts = run_stages(settings, batch_id, today, now, progress)
         counts["failures"] = settle_failure_items(settings, batch_id, now)
         # Earlier batches' failures whose next attempt time has passed: their stages again.
         retried = {}
-        for earlier in sorted(due - {batch_id}):
+        earlier_batches = sorted(due - {batch_id})
+        for n, earlier in enumerate(earlier_batches, start=1):
             retried[earlier] = run_stages(settings, earlier, today, now)
             retried[earlier]["failures"] = settle_failure_items(settings, earlier, now)
+            progress.step("earlier batches", n, len(earlier_batches))
         if retried:
             counts["retried"] = retried
-        return publish_summary(settings, batch_id, {"intake": intake, **counts}, today)
+        return publish_summary(
+            settings, batch_id, {"intake": intake, **counts}, today, progress=progress
+        )

@@ -13,7 +13,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.lease import begin_run, current_flow_run_id, held, holder_name
 from flows.nightly import JST
-from flows.stages import publish_summary, run_stages, settle_failure_items, take_failure_items
+from flows.stages import (
+    STAGE_STEPS,
+    Progress,
+    publish_summary,
+    run_stages,
+    settle_failure_items,
+    take_failure_items,
+)
 from kofu.db import unit_of_work, upgrade_schema
 from kofu.errors import UserError
 from kofu.settings import get_settings
@@ -38,7 +45,8 @@ def rerun_failed(batch_id: str) -> dict:
     ttl = timedelta(seconds=settings.lease_ttl_seconds)
     with held(settings.db_url, holder, current_flow_run_id(), ttl) as lease:
         begin_run(lease, settings)
+        progress = Progress(f"rerun {batch_id}", STAGE_STEPS)
         take_failure_items(settings, now, batch_id)
-        counts = run_stages(settings, batch_id, today, now)
+        counts = run_stages(settings, batch_id, today, now, progress)
         counts["failures"] = settle_failure_items(settings, batch_id, now)
-        return publish_summary(settings, batch_id, counts, today)
+        return publish_summary(settings, batch_id, counts, today, progress=progress)

@@ -34,8 +34,8 @@ MATCH_KINDS = {
 }
 
 
-def matching_table(decisions: Iterable[dict]) -> Table:
-    """How the matching stage decided: each tier's matches, reviews, no-matches, ineligible."""
+def match_kind_counts(decisions: Iterable[dict]) -> Counter[str]:
+    """Applications per MATCH_KINDS key, from tasks.reports.match_methods' values."""
     counts: Counter[str] = Counter()
     for d in decisions:
         if d["state"] == "ineligible":
@@ -46,6 +46,12 @@ def matching_table(decisions: Iterable[dict]) -> Table:
             counts["no-match"] += 1
         elif d["state"] == "needs_review" and d["review_stage"] == "matching":
             counts["review"] += 1
+    return counts
+
+
+def matching_table(decisions: Iterable[dict]) -> Table:
+    """How the matching stage decided: each tier's matches, reviews, no-matches, ineligible."""
+    counts = match_kind_counts(decisions)
     table = Table(title="matching")
     table.add_column("decision")
     table.add_column("applications", justify="right")

@@ -1,19 +1,26 @@
-"""``kofu demo``: a synthetic register and delivery, then a real nightly run on them."""
+"""``kofu demo`` and the ``demo`` deployment (flows/demo.py): a synthetic register and
+delivery, then a real nightly run on them, and a check of each outcome against what the
+generator meant."""
 
 from __future__ import annotations
 
 import os
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
 
 from kofu.console import matching_table, summary_table
+from kofu.demo_data import DeliveryTruth
 from kofu.settings import Settings
 
 DEMO_SEED = 20261126
+# What `kofu demo` and the demo deployment generate unless told otherwise: small enough to
+# run in well under a minute once the notice font is converted.
+DEMO_RESIDENTS = 3000
+DEMO_APPLICATIONS = 300
 
 
 def ensure_demo_key() -> None:
@@ -26,29 +33,19 @@ def ensure_demo_key() -> None:
     os.environ["KOFU_SECRET_KEY_FILE"] = str(create_key_file(data_dir / "secret.key"))
 
 
-def run_demo(
-    make_settings: Callable[[], Settings], *, residents: int, applications: int, console: Console
-) -> dict:
-    ensure_demo_key()
-    settings = make_settings()
-
-    from flows.nightly import JST
-    from flows.nightly import nightly as nightly_flow
+def demo_data(
+    settings: Settings, *, residents: int, applications: int, today: date
+) -> tuple[DeliveryTruth, int, int]:
+    """Write the synthetic register and delivery under ``data_dir/demo`` and import the
+    register. Returns the generator's truth and the residents added and updated."""
     from kofu.db import unit_of_work, upgrade_schema
     from kofu.demo_data import write_demo_data
     from kofu.secret import load_secret_key
     from tasks.audit import fingerprint, record_import
     from tasks.register import read_register, upsert_residents
-    from tasks.reports import export_outcomes, match_methods
 
-    today = datetime.now(UTC).astimezone(JST).date()
-    demo_dir = settings.data_dir / "demo"
-    console.print(
-        f"[bold]1/3[/] writing a synthetic register ({residents} residents) and "
-        f"a delivery ({applications} applications) under {demo_dir}"
-    )
     register_csv, truth = write_demo_data(
-        demo_dir,
+        settings.data_dir / "demo",
         seed=DEMO_SEED,
         residents=residents,
         applications=applications,
@@ -69,20 +66,19 @@ def run_demo(
             codes=None,
         )
         session.commit()
-    console.print(
-        f"[bold]2/3[/] register imported: {result.inserted} added, {result.updated} updated"
-    )
+    return truth, result.inserted, result.updated
 
-    console.print(
-        f"[bold]3/3[/] nightly run on {truth.folder} (Prefect records in "
-        f"{os.environ.get('PREFECT_HOME')})"
-    )
-    summary = nightly_flow(inbox=str(truth.folder), batch_id=None)
+
+def check_demo(settings: Settings, truth: DeliveryTruth) -> tuple[Counter[str], list[dict]]:
+    """How many outcomes agree with the generator ("as expected" / "differs"), and each
+    application's matching decision (state, tier, review stage: no personal data)."""
+    from kofu.db import unit_of_work
+    from tasks.reports import export_outcomes, match_methods
 
     with unit_of_work(settings.db_url) as session:
         outcomes = {o["application_id"]: o for o in export_outcomes(session, truth.folder.name)}
         methods = match_methods(session, truth.folder.name)
-    agree = Counter()
+    agree: Counter[str] = Counter()
     for expected in truth.outcomes:
         got = outcomes.get(expected.application_id)
         if expected.expected_state == "rejected-line":
@@ -96,9 +92,37 @@ def run_demo(
             agree["as expected"] += 1
         else:
             agree["differs"] += 1
+    return agree, list(methods.values())
+
+
+def run_demo(
+    make_settings: Callable[[], Settings], *, residents: int, applications: int, console: Console
+) -> dict:
+    ensure_demo_key()
+    settings = make_settings()
+
+    from flows.nightly import japan_today
+    from flows.nightly import nightly as nightly_flow
+
+    demo_dir = settings.data_dir / "demo"
+    console.print(
+        f"[bold]1/3[/] writing a synthetic register ({residents} residents) and "
+        f"a delivery ({applications} applications) under {demo_dir}"
+    )
+    truth, inserted, updated = demo_data(
+        settings, residents=residents, applications=applications, today=japan_today()
+    )
+    console.print(f"[bold]2/3[/] register imported: {inserted} added, {updated} updated")
+
+    console.print(
+        f"[bold]3/3[/] nightly run on {truth.folder} (Prefect records in "
+        f"{os.environ.get('PREFECT_HOME')})"
+    )
+    summary = nightly_flow(inbox=str(truth.folder), batch_id=None)
+    agree, decisions = check_demo(settings, truth)
 
     console.print(summary_table(summary))
-    console.print(matching_table(methods.values()))
+    console.print(matching_table(decisions))
     console.print(
         f"outcomes that match the generator's expectation: "
         f"{agree['as expected']}/{len(truth.outcomes)}"

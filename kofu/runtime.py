@@ -37,13 +37,51 @@ def install_log_mask() -> None:
     logging.setLogRecordFactory(masking_factory)
 
 
+# Prefect settings for a machine that holds residents' data, has no internet, and records
+# thousands of task runs a night. Set before Prefect is imported: by prepare_prefect for the
+# CLI's embedded server, and by scripts/serve (`python -m kofu.runtime`) for `make serve`'s
+# server and worker. A value already in the environment wins. Names: prefect 3.9,
+# prefect/settings/models/server/{root,ui,services}.py.
+PREFECT_SETTINGS: dict[str, str] = {
+    # Prevents the server's telemetry service from sending anonymous usage data to Prefect
+    # (at start and daily) from a machine that holds residents' data; offline it would
+    # only fail.
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    # Prevents the client side (CLI, worker, flow runs) from sending analytics events.
+    "DO_NOT_TRACK": "1",
+    # Prevents upgrade prompts and marketing banners in the UI: staff cannot act on them,
+    # and there is no internet to upgrade from.
+    "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+    # Prevents the server from falling behind a big night: by default the task-run recorder
+    # writes each task-run event in a transaction of its own (batch size 1), and 100,000
+    # applications make ~1,600 chunk task runs of ~3 state events each, all queued behind
+    # SQLite's one writer while the UI shows stale states.
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "200",
+    # The same for the events table (default 20 an insert): every state change is an event.
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "200",
+    # Prevents `kofu nightly` from giving up on a busy shared machine: the embedded server
+    # gets 20 s to start by default.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+}
+
+
 def prepare_prefect(settings: Settings) -> None:
-    """Keep Prefect's records beside kofu's data unless the operator pointed them elsewhere."""
+    """Keep Prefect's records beside kofu's data unless the operator pointed them elsewhere,
+    and apply PREFECT_SETTINGS where the environment does not say otherwise."""
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home.resolve()))
-    # No analytics from a machine that holds residents' data (and no network to send them).
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    # The embedded server gets 20 s to start by default; a busy shared machine can take longer.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    for name, value in PREFECT_SETTINGS.items():
+        os.environ.setdefault(name, value)
     install_log_mask()
+
+
+def shell_exports() -> str:
+    """PREFECT_SETTINGS as `export NAME=VALUE` lines, each kept when already set."""
+    return "".join(
+        f'export {name}="${{{name}:-{value}}}"\n' for name, value in PREFECT_SETTINGS.items()
+    )
+
+
+if __name__ == "__main__":
+    # scripts/serve: eval "$(python -m kofu.runtime)"
+    print(shell_exports(), end="")
