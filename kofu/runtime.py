@@ -72,7 +72,31 @@ def prepare_prefect(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home.resolve()))
     for name, value in PREFECT_SETTINGS.items():
         os.environ.setdefault(name, value)
+    served = served_api_url(settings)
+    if served and "PREFECT_API_URL" not in os.environ:
+        # `make serve` is running: report to its server, so runs started from the CLI show
+        # in its UI (and no second, embedded server writes to the same Prefect database).
+        os.environ["PREFECT_API_URL"] = served
     install_log_mask()
+
+
+def served_api_url(settings: Settings) -> str | None:
+    """The API of the server `make serve` started for this data directory, if it answers."""
+    import urllib.request
+
+    env_file = settings.data_dir / "run" / "prefect.env"
+    try:
+        lines = env_file.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    url = next((ln.partition("=")[2] for ln in lines if ln.startswith("PREFECT_API_URL=")), "")
+    if not url.startswith("http://127.0.0.1:"):
+        return None
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:  # noqa: S310 - loopback
+            return url if answer.status == 200 else None
+    except OSError:
+        return None  # a stale file: the server is gone
 
 
 def shell_exports() -> str:
