@@ -1,0 +1,581 @@
+"""The nightly run at scale: N applications against a register of R residents, end to end.
+
+    .venv/bin/python -m bench.nightly_scale --applications 2000 --residents 20000
+        [--seed 20261126] [--work DIR] [--json PATH] [--skip-plain] [--plain-workers 4]
+
+The data is the demo's (kofu/demo_data.py: its mix of defects, unknown applicants,
+ineligible residents and malformed lines), with the good photos replaced by a deterministic
+mix of realistic sizes: 480x640, 1536x2048 and 3024x4032 JPEGs (portrait, 3:4, as the
+photo rules expect), upscaled from the demo's portrait with sensor grain so that their files
+weigh what real ones do. Defective photos stay the demo's.
+
+Then, each in a fresh child process (so that each peak memory is its own):
+
+- ``prefect``: the register imported, then the real ``flows.nightly.nightly`` flow in process,
+  against its own data directory and PREFECT_HOME (an ephemeral Prefect server, a
+  subprocess). Time per stage is read back from the flow run's task runs (first start to
+  last end of each stage's task runs).
+- ``plain``: a fresh database, the same register import, then the same stage functions in
+  the same order and with the same chunks, without Prefect: ``take_in``, the ``*_chunk``
+  functions, ``assign_batch_windows``, ``assemble_print_batch``. Chunks run on a thread pool
+  of ``--plain-workers`` (4, as the flow's ThreadPoolTaskRunner; 1 for a strict loop). Not
+  done: the lease, the failure queue's take/settle and the summary artifacts.
+
+Reported, as JSON (``--json``) and a table: applications per second end to end, seconds per
+stage for both, Prefect task runs, peak resident memory of every process (this one's
+children and the Prefect server), CPU seconds over wall seconds (how many cores were busy)
+and the ratio prefect_seconds / plain_seconds.
+
+Not a test, not part of ``make test``: the numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SECRET = "bench-secret-key-0123456789abcdef"
+FONT_CACHE = Path(tempfile.gettempdir()) / "kofu-test-font-cache"  # shared with the tests
+# (name, size (w, h), JPEG quality, grain, share): portrait, like the photos the rules expect.
+SIZES = [
+    ("640x480", (480, 640), 90, 3.0, 0.3),
+    ("1536x2048", (1536, 2048), 90, 3.5, 0.3),
+    ("4032x3024", (3024, 4032), 90, 4.0, 0.4),
+]
+VARIANTS = 3  # distinct files per size class; the rest are hard links to them
+STAGES = ("intake", "photos", "letters", "matching", "visit windows", "notices", "print batch")
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+def _env(data_dir: Path, prefect_home: Path | None) -> None:
+    """Before kofu or Prefect is imported."""
+    os.environ["KOFU_DATA_DIR"] = str(data_dir)
+    os.environ["KOFU_SECRET_KEY"] = SECRET
+    for name in ("KOFU_DATABASE_URL", "KOFU_SECRET_KEY_FILE", "KOFU_CONFIG", "PREFECT_API_URL"):
+        os.environ.pop(name, None)
+    if prefect_home is not None:
+        os.environ["PREFECT_HOME"] = str(prefect_home)
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["DO_NOT_TRACK"] = "1"
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    fonts = data_dir / "fonts"
+    fonts.mkdir(parents=True, exist_ok=True)
+    # The converted notice font, if the tests left one: converting takes ~10 s per data dir.
+    if FONT_CACHE.is_dir():
+        for cached in FONT_CACHE.iterdir():
+            if not (fonts / cached.name).exists():
+                (fonts / cached.name).symlink_to(cached)
+
+
+def _status_kb(pid: int | str, field: str) -> int:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+        return int(text.split(f"{field}:")[1].split()[0])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (its own, not its children's)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        for k in map(int, kids):
+            out.append(k)
+            todo.append(k)
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
+    except OSError:
+        return "?"
+
+
+class Sampler(threading.Thread):
+    """Peak RSS of this process's descendants (the Prefect server), sampled every 0.2 s and
+    read from their VmHWM, and their CPU seconds."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.stop = threading.Event()
+        self.peak_kb: dict[int, int] = {}
+        self.cpu: dict[int, float] = {}
+        self.names: dict[int, str] = {}
+
+    def sample(self) -> None:
+        for pid in _descendants(os.getpid()):
+            rss = max(_status_kb(pid, "VmHWM"), _status_kb(pid, "VmRSS"))
+            if rss:
+                self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), rss)
+                self.cpu[pid] = _cpu_seconds(pid)
+                self.names.setdefault(pid, _cmdline(pid))
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            self.sample()
+
+
+def _self_peak_mb() -> float:
+    kb = _status_kb("self", "VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(kb / 1024, 1)
+
+
+def _self_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def machine() -> dict:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+# ---------------------------------------------------------------------------------- data
+
+
+def make_data(work: Path, seed: int, residents: int, applications: int, today: date) -> dict:
+    """The demo's register and delivery under ``work/data``, good photos resized."""
+    import io
+
+    from PIL import Image
+
+    from kofu.demo_data import write_demo_data
+    from kofu.demo_names import add_grain
+    from kofu.settings import PhotoRules
+    from tasks.photos import check_photo
+
+    start = time.perf_counter()
+    register_csv, truth = write_demo_data(
+        work / "data", seed=seed, residents=residents, applications=applications, submitted_on=today
+    )
+    demo_seconds = time.perf_counter() - start
+    photos = truth.folder / "photos"
+    good = [
+        photos / f"{o.application_id}.jpg"
+        for o in truth.outcomes
+        if o.kind != "bad-photo"
+        and o.application_id
+        and (photos / f"{o.application_id}.jpg").exists()
+    ]
+    rng = random.Random(seed)
+    rules = PhotoRules()
+    # One set of files per size class, made once from a few of the demo's good photos; every
+    # other application's photo is a hard link to one of them. Decoding and checking cost
+    # what they would for distinct photos of that size; disk cache behaviour does not (the
+    # same few files stay in the page cache).
+    made: dict[str, list[Path]] = {}
+    sizes: dict[str, dict] = {}
+    stock = work / "data" / "stock"
+    stock.mkdir(exist_ok=True)
+    for name, size, quality, grain, _ in SIZES:
+        made[name] = []
+        for v in range(VARIANTS):
+            source = Image.open(good[v % len(good)]).convert("RGB")
+            picture = add_grain(rng, source.resize(size, Image.Resampling.LANCZOS), grain)
+            buf = io.BytesIO()
+            picture.save(buf, "JPEG", quality=quality)
+            data = buf.getvalue()
+            verdict = check_photo(data, rules)
+            if verdict.problems or verdict.borderline or len(data) > rules.max_bytes:
+                raise RuntimeError(f"{name} photo is not a good one: {verdict}, {len(data)} B")
+            path = stock / f"{name}-{v}.jpg"
+            path.write_bytes(data)
+            made[name].append(path)
+        sizes[name] = {"size": list(size), "bytes": [p.stat().st_size for p in made[name]]}
+    shares = [s[4] for s in SIZES]
+    counts: dict[str, int] = defaultdict(int)
+    for i, photo in enumerate(good):
+        name = rng.choices([s[0] for s in SIZES], shares)[0]
+        photo.unlink()
+        os.link(made[name][i % VARIANTS], photo)
+        counts[name] += 1
+    for name in sizes:
+        sizes[name]["photos"] = counts[name]
+    return {
+        "register_csv": str(register_csv),
+        "delivery": str(truth.folder),
+        "demo_data_seconds": round(demo_seconds, 1),
+        "seconds": round(time.perf_counter() - start, 1),
+        "photo_sizes": sizes,
+        "kinds": dict(truth.kind_counts()),
+    }
+
+
+def copy_delivery(delivery: Path, to: Path) -> Path:
+    """A run's own copy: intake scrubs the individual numbers out of applications.jsonl, so
+    each run needs an untouched one. Photos are hard links."""
+    target = to / delivery.name
+    shutil.copytree(delivery, target, copy_function=os.link)
+    jsonl = target / "applications.jsonl"
+    jsonl.unlink()
+    shutil.copyfile(delivery / "applications.jsonl", jsonl)
+    return target
+
+
+def import_register(register_csv: Path) -> dict:
+    from kofu.db import unit_of_work, upgrade_schema
+    from kofu.secret import load_secret_key
+    from kofu.settings import get_settings
+    from tasks.register import read_register, upsert_residents
+
+    settings = get_settings()
+    start = time.perf_counter()
+    upgrade_schema(settings.db_url)
+    rows = read_register(register_csv, load_secret_key(settings))
+    with unit_of_work(settings.db_url, write=True) as session:
+        result = upsert_residents(session, rows)
+        session.commit()
+    return {"inserted": result.inserted, "seconds": round(time.perf_counter() - start, 2)}
+
+
+# ------------------------------------------------------------------------------ the runs
+
+
+def run_prefect(phase_dir: Path, delivery: Path, register_csv: Path) -> dict:
+    _env(phase_dir / "var", phase_dir / "prefect-home")
+    imported = import_register(register_csv)
+    inbox = copy_delivery(delivery, phase_dir / "inbox")
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import TaskRunSort
+
+    from flows.nightly import nightly
+
+    # The ephemeral Prefect server starts on the first API call (~10-20 s): timed apart.
+    t0 = time.perf_counter()
+    with get_client(sync_client=True) as client:
+        client.api_healthcheck()
+    server_start = round(time.perf_counter() - t0, 2)
+    sampler = Sampler()
+    sampler.start()
+    cpu0, start = _self_cpu(), time.perf_counter()
+    state = nightly(inbox=str(inbox), return_state=True)
+    seconds = time.perf_counter() - start
+    cpu = _self_cpu() - cpu0
+    summary = state.result()
+    sampler.sample()
+    flow_run_id = state.state_details.flow_run_id
+    task_runs = []
+    with get_client(sync_client=True) as client:
+        while True:
+            page = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+                offset=len(task_runs),
+                limit=200,
+            )
+            task_runs += page
+            if len(page) < 200:
+                break
+        flow_run = client.read_flow_run(flow_run_id)
+    spans: dict[str, list[datetime]] = defaultdict(list)
+    busy: dict[str, float] = defaultdict(float)
+    per_stage: dict[str, int] = defaultdict(int)
+    for tr in task_runs:
+        stage = _stage_of(tr.name, inbox.name)
+        per_stage[stage] += 1
+        if tr.start_time and tr.end_time:
+            spans[stage] += [tr.start_time, tr.end_time]
+            busy[stage] += (tr.end_time - tr.start_time).total_seconds()
+    stages = {
+        s: round((max(spans[s]) - min(spans[s])).total_seconds(), 2) for s in STAGES if spans[s]
+    }
+    sampler.stop.set()
+    processes = {"bench (flow, in process)": _self_peak_mb()}
+    for pid, kb in sampler.peak_kb.items():
+        processes[f"pid {pid}: {sampler.names[pid]}"] = round(kb / 1024, 1)
+    return {
+        "register_import": imported,
+        "seconds": round(seconds, 2),
+        "server_start_seconds": server_start,
+        "flow_run_state": state.type.value,
+        "flow_run_seconds": round(flow_run.total_run_time.total_seconds(), 2),
+        "stages": stages,
+        "stage_busy_seconds": {s: round(busy[s], 2) for s in STAGES if s in busy},
+        "task_runs": len(task_runs),
+        "task_runs_per_stage": dict(per_stage),
+        "peak_rss_mb": processes,
+        "cpu_seconds": {
+            "bench": round(cpu, 1),
+            **{f"pid {p}": round(c, 1) for p, c in sampler.cpu.items()},
+        },
+        "states": summary["states"],
+    }
+
+
+def _stage_of(task_run_name: str, batch_id: str) -> str:
+    """`2026-11-26 photos 3/40` -> `photos`; `2026-11-26 visit windows` -> `visit windows`."""
+    name = task_run_name.removeprefix(batch_id).strip()
+    last = name.rsplit(" ", 1)
+    if len(last) == 2 and "/" in last[1] and last[1].replace("/", "").isdigit():
+        name = last[0]
+    return name
+
+
+def run_plain(phase_dir: Path, delivery: Path, register_csv: Path, workers: int) -> dict:
+    _env(phase_dir / "var", None)
+    imported = import_register(register_csv)
+    inbox = copy_delivery(delivery, phase_dir / "inbox")
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flows.nightly import JST
+    from kofu.db import unit_of_work, upgrade_schema
+    from kofu.settings import get_settings
+    from models import ApplicationState as S
+    from tasks.chunks import plan_chunks
+    from tasks.intake import take_in
+    from tasks.letters import write_letters_chunk
+    from tasks.matching import match_chunk
+    from tasks.notices import assemble_print_batch, generate_notice_chunk
+    from tasks.photos import check_photo_chunk
+    from tasks.scoring import ScoringRules
+    from tasks.visit_windows import assign_batch_windows
+
+    settings = get_settings()
+    now = datetime.now(UTC)
+    today = now.astimezone(JST).date()
+    batch_id, size = inbox.name, settings.municipality.chunk_size
+    rules = ScoringRules.from_settings(settings.municipality.matching)
+    chunked = [
+        (
+            "photos",
+            S.RECEIVED,
+            lambda c: check_photo_chunk(settings.db_url, settings.municipality.photo, c, now),
+        ),
+        ("letters", S.PHOTO_REJECTED, lambda c: write_letters_chunk(settings, c, today, now)),
+        ("matching", S.PHOTO_OK, lambda c: match_chunk(settings.db_url, c, now, rules)),
+        ("notices", S.MATCHED, lambda c: generate_notice_chunk(settings, c, today, now)),
+    ]
+    stages: dict[str, float] = {}
+    cores: dict[str, float] = {}
+    chunks_run = 0
+
+    def timed(name: str, fn):  # type: ignore[no-untyped-def]
+        cpu0, t0 = _self_cpu(), time.perf_counter()
+        out = fn()
+        stages[name] = round(time.perf_counter() - t0, 2)
+        cores[name] = round((_self_cpu() - cpu0) / max(stages[name], 1e-9), 2)
+        return out
+
+    cpu0, start = _self_cpu(), time.perf_counter()
+    upgrade_schema(settings.db_url)
+    timed("intake", lambda: take_in(settings, inbox, batch_id, today))
+    with ThreadPoolExecutor(workers) as pool:
+        for name, state, fn in chunked:
+            if name == "notices":
+                timed("visit windows", lambda: assign_batch_windows(settings, batch_id, today))
+
+            def stage(state=state, fn=fn) -> int:  # type: ignore[no-untyped-def]
+                with unit_of_work(settings.db_url) as session:
+                    chunks = plan_chunks(session, batch_id, state, size)
+                list(pool.map(fn, chunks))
+                return len(chunks)
+
+            chunks_run += timed(name, stage)
+    timed("print batch", lambda: assemble_print_batch(settings, batch_id, today))
+    seconds = time.perf_counter() - start
+    cpu = _self_cpu() - cpu0
+    from sqlalchemy import func, select
+
+    from models import Application
+
+    with unit_of_work(settings.db_url) as session:
+        states = dict(
+            session.execute(
+                select(Application.state, func.count())
+                .where(Application.batch_id == batch_id)
+                .group_by(Application.state)
+            ).all()
+        )
+    return {
+        "register_import": imported,
+        "workers": workers,
+        "seconds": round(seconds, 2),
+        "stages": stages,
+        "cores_busy_per_stage": cores,
+        "chunks": chunks_run,
+        "peak_rss_mb": {"bench (plain loop)": _self_peak_mb()},
+        "cpu_seconds": {"bench": round(cpu, 1)},
+        "states": {str(getattr(k, "value", k)): v for k, v in states.items()},
+    }
+
+
+def in_child(phase: str, args: argparse.Namespace, data: dict) -> dict:
+    """One phase in a fresh interpreter: its own imports, environment and peak memory."""
+    command = [
+        sys.executable,
+        "-m",
+        "bench.nightly_scale",
+        "--phase",
+        phase,
+        "--work",
+        str(args.work),
+        "--delivery",
+        data["delivery"],
+        "--register",
+        data["register_csv"],
+        "--plain-workers",
+        str(args.plain_workers),
+    ]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr[-5000:])
+        raise SystemExit(f"the {phase} phase failed (exit {out.returncode})")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------- main
+
+
+def report_table(result: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    prefect, plain = result["prefect"], result.get("plain")
+    n = result["applications"]
+    table = Table(title=f"nightly at scale: {n} applications, {result['residents']} residents")
+    table.add_column("stage")
+    table.add_column("prefect s", justify="right")
+    table.add_column("task runs", justify="right")
+    table.add_column("plain s", justify="right")
+    table.add_column("plain cores", justify="right")
+    for stage in STAGES:
+        table.add_row(
+            stage,
+            f"{prefect['stages'].get(stage, 0):.2f}",
+            str(prefect["task_runs_per_stage"].get(stage, 0)),
+            f"{plain['stages'].get(stage, 0):.2f}" if plain else "-",
+            f"{plain['cores_busy_per_stage'].get(stage, 0):.2f}" if plain else "-",
+        )
+    table.add_row(
+        "[bold]end to end[/]",
+        f"{prefect['seconds']:.2f}",
+        str(prefect["task_runs"]),
+        f"{plain['seconds']:.2f}" if plain else "-",
+        "",
+    )
+    table.add_row(
+        "[bold]applications/s[/]",
+        f"{result['prefect_apps_per_s']:.1f}",
+        "",
+        f"{result['plain_apps_per_s']:.1f}" if plain else "-",
+        "",
+    )
+    console.print(table)
+    memory = Table(title="peak resident memory (MB) and CPU seconds")
+    memory.add_column("process")
+    memory.add_column("peak RSS MB", justify="right")
+    for run in ("prefect", "plain"):
+        for proc, mb in (result.get(run) or {}).get("peak_rss_mb", {}).items():
+            memory.add_row(f"{run}: {proc}", f"{mb:.1f}")
+    console.print(memory)
+    if plain:
+        console.print(f"prefect / plain: [bold]{result['ratio_prefect_over_plain']:.2f}[/]")
+    console.print(f"cores busy (prefect run, bench process): {result['prefect_cores_busy']:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--applications", type=int, default=2000)
+    parser.add_argument("--residents", type=int, default=20000)
+    parser.add_argument("--seed", type=int, default=20261126)
+    parser.add_argument("--work", type=Path, help="working directory (default: a temp dir)")
+    parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--skip-plain", action="store_true")
+    parser.add_argument("--plain-workers", type=int, default=4)
+    parser.add_argument("--phase", choices=("prefect", "plain"), help=argparse.SUPPRESS)
+    parser.add_argument("--delivery", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--register", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.phase == "prefect":
+        print(json.dumps(run_prefect(args.work / "prefect", args.delivery, args.register)))
+        return
+    if args.phase == "plain":
+        result = run_plain(args.work / "plain", args.delivery, args.register, args.plain_workers)
+        print(json.dumps(result))
+        return
+
+    args.work = (args.work or Path(tempfile.mkdtemp(prefix="kofu-scale-"))).resolve()
+    args.work.mkdir(parents=True, exist_ok=True)
+    _env(args.work / "gen", None)
+    from flows.nightly import japan_today  # noqa: F401  (imports Prefect: env set above)
+
+    print(f"work dir: {args.work}", file=sys.stderr)
+    data = make_data(args.work, args.seed, args.residents, args.applications, japan_today())
+    print(f"data made in {data['seconds']} s; running the flow", file=sys.stderr)
+    result: dict = {
+        "applications": args.applications,
+        "residents": args.residents,
+        "seed": args.seed,
+        "machine": machine(),
+        "data": data,
+        "prefect": in_child("prefect", args, data),
+    }
+    prefect = result["prefect"]
+    result["prefect_apps_per_s"] = round(args.applications / prefect["seconds"], 2)
+    result["prefect_cores_busy"] = round(prefect["cpu_seconds"]["bench"] / prefect["seconds"], 2)
+    if not args.skip_plain:
+        print("running the plain loop", file=sys.stderr)
+        plain = in_child("plain", args, data)
+        result["plain"] = plain
+        result["plain_apps_per_s"] = round(args.applications / plain["seconds"], 2)
+        result["ratio_prefect_over_plain"] = round(prefect["seconds"] / plain["seconds"], 3)
+        result["same_outcomes"] = {k: v for k, v in prefect["states"].items() if v} == {
+            k: v for k, v in plain["states"].items() if v
+        }
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(result, ensure_ascii=False))
+    report_table(result)
+
+
+if __name__ == "__main__":
+    main()
