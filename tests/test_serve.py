@@ -51,15 +51,29 @@ def served(tmp_path: Path):
         KOFU_BIN=str(Path(sys.executable).parent),
         **db_env(data),
     )
+    pids: dict[str, int] = {}
     try:
         started = run(["scripts/serve"], env)
         assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
+        for name in ("server", "worker"):
+            pids[name] = int((data / "run" / f"prefect-{name}.pid").read_text().split()[0])
+            assert alive(pids[name]), f"the {name} named in its pid file is not running"
         yield env, data
     finally:
         stopped = run(["scripts/stop"], env)
         assert stopped.returncode == 0, stopped.stderr[-2000:]
-    left = run(["pgrep", "-f", f"--port {env['KOFU_PREFECT_PORT']}"], env)
-    assert left.stdout.strip() == "", "make stop left the server running"
+    left = [name for name, pid in pids.items() if alive(pid)]
+    assert not left, f"make stop left the {' and the '.join(left)} running"
+    with pytest.raises(httpx.TransportError):  # nothing answers on the port any more
+        httpx.get(f"http://127.0.0.1:{env['KOFU_PREFECT_PORT']}/api/health", timeout=5)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_serve_shows_the_deployments_and_the_cli_runs_with_their_artifacts(served):
