@@ -9,22 +9,27 @@ mix of realistic sizes: 480x640, 1536x2048 and 3024x4032 JPEGs (portrait, 3:4, a
 photo rules expect), upscaled from the demo's portrait with sensor grain so that their files
 weigh what real ones do. Defective photos stay the demo's.
 
-Then, each in a fresh child process (so that each peak memory is its own):
+Then, each in a fresh child process (so that each peak memory is its own), the register
+imported into a fresh database (its own process too: its time and peak memory are reported
+apart from the night's), and:
 
-- ``prefect``: the register imported, then the real ``flows.nightly.nightly`` flow in process,
-  against its own data directory and PREFECT_HOME (an ephemeral Prefect server, a
-  subprocess). Time per stage is read back from the flow run's task runs (first start to
-  last end of each stage's task runs).
-- ``plain``: a fresh database, the same register import, then the same stage functions in
-  the same order and with the same chunks, without Prefect: ``take_in``, the ``*_chunk``
-  functions, ``assign_batch_windows``, ``assemble_print_batch``. Chunks run on a thread pool
-  of ``--plain-workers`` (4, as the flow's ThreadPoolTaskRunner; 1 for a strict loop). Not
-  done: the lease, the failure queue's take/settle and the summary artifacts.
+- ``prefect``: the real ``flows.nightly.nightly`` flow in process, against its own data
+  directory and PREFECT_HOME (an embedded Prefect server, a subprocess), on the task runner
+  ``KOFU_TASK_RUNNER`` names (kofu/runners.py; default: a process pool, one per core). Time
+  per stage is read back from the flow run's task runs (first start to last end of each
+  stage's task runs); then how long the server took to show every task run final.
+- ``plain``: the same stage functions in the same order with the same chunks, without
+  Prefect: ``take_in``, the ``*_chunk`` functions, ``assign_batch_windows``,
+  ``plan_print_files`` and ``print_file``. Chunks and print files run on the same kind of
+  pool as the flow's (spawned processes, one per core; ``--plain-workers`` threads with
+  KOFU_TASK_RUNNER=threads). Not done: the lease, the failure queue's take/settle and the
+  summary artifacts, which the Prefect run's time includes.
 
 Reported, as JSON (``--json``) and a table: applications per second end to end, seconds per
-stage for both, Prefect task runs, peak resident memory of every process (this one's
-children and the Prefect server), CPU seconds over wall seconds (how many cores were busy)
-and the ratio prefect_seconds / plain_seconds.
+stage for both, Prefect task runs, peak resident memory of every process (each run's own
+process and every process it started: the Prefect server, the pool workers), cores busy
+(CPU seconds of all of them over wall seconds), the ratio prefect_seconds / plain_seconds,
+and whether both runs ended with the same counts per state.
 
 Not a test, not part of ``make test``: the numbers depend on the machine.
 """
@@ -46,6 +51,8 @@ import time
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -85,71 +92,70 @@ def _env(data_dir: Path, prefect_home: Path | None) -> None:
                 (fonts / cached.name).symlink_to(cached)
 
 
-def _status_kb(pid: int | str, field: str) -> int:
+def _name(proc: psutil.Process) -> str:
+    """What a process is, for the memory table: the Prefect server, a pool worker, a Dask
+    worker, without paths."""
     try:
-        text = Path(f"/proc/{pid}/status").read_text()
-        return int(text.split(f"{field}:")[1].split()[0])
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (its own, not its children's)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def _descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            continue
-        for k in map(int, kids):
-            out.append(k)
-            todo.append(k)
-    return out
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
-    except OSError:
+        cmd = " ".join(proc.cmdline())
+    except psutil.Error:
         return "?"
+    for needle, label in (
+        ("prefect.server", "Prefect server (uvicorn)"),
+        ("resource_tracker", "multiprocessing resource tracker"),
+        ("spawn_main", "process-pool worker"),
+        ("distributed", "Dask worker/nanny"),
+    ):
+        if needle in cmd:
+            return label
+    return cmd[:80]
 
 
 class Sampler(threading.Thread):
-    """Peak RSS of this process's descendants (the Prefect server), sampled every 0.2 s and
-    read from their VmHWM, and their CPU seconds."""
+    """Peak resident memory (RSS, sampled every 0.2 s) and CPU seconds of every process this
+    one started, recursively: the Prefect server, pool and Dask workers."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.stop = threading.Event()
-        self.peak_kb: dict[int, int] = {}
+        self.peak_mb: dict[int, float] = {}
         self.cpu: dict[int, float] = {}
         self.names: dict[int, str] = {}
+        self.me = psutil.Process()
 
     def sample(self) -> None:
-        for pid in _descendants(os.getpid()):
-            rss = max(_status_kb(pid, "VmHWM"), _status_kb(pid, "VmRSS"))
-            if rss:
-                self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), rss)
-                self.cpu[pid] = _cpu_seconds(pid)
-                self.names.setdefault(pid, _cmdline(pid))
+        for proc in self.me.children(recursive=True):
+            try:
+                with proc.oneshot():
+                    rss = proc.memory_info().rss / 2**20
+                    times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            self.peak_mb[proc.pid] = max(self.peak_mb.get(proc.pid, 0.0), rss)
+            self.cpu[proc.pid] = times.user + times.system
+            if proc.pid not in self.names:
+                self.names[proc.pid] = _name(proc)
 
     def run(self) -> None:
         while not self.stop.wait(0.2):
             self.sample()
 
+    def processes(self, own: str) -> dict[str, float]:
+        """Peak MB by process, this one first."""
+        out = {own: _self_peak_mb()}
+        for pid, mb in sorted(self.peak_mb.items()):
+            out[f"{self.names[pid]} (pid {pid})"] = round(mb, 1)
+        return out
+
+    def children_cpu(self) -> float:
+        return sum(self.cpu.values())
+
 
 def _self_peak_mb() -> float:
-    kb = _status_kb("self", "VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(kb / 1024, 1)
+    """VmHWM: this process's own peak (ru_maxrss can carry the forking parent's over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _self_cpu() -> float:
@@ -178,43 +184,31 @@ def machine() -> dict:
 
 
 def make_data(work: Path, seed: int, residents: int, applications: int, today: date) -> dict:
-    """The demo's register and delivery under ``work/data``, good photos resized."""
+    """The demo's register and delivery under ``work/data``, its good photos of realistic
+    sizes: a few distinct files per size class, made first from a real portrait, and each
+    good application's photo a hard link to one of them (drawn by the size shares). Decoding
+    and checking cost what they would for distinct photos of that size; disk cache
+    behaviour does not (the same few files stay in the page cache)."""
     import io
 
     from PIL import Image
 
     from kofu.demo_data import write_demo_data
-    from kofu.demo_names import add_grain
+    from kofu.demo_names import add_grain, portrait
     from kofu.settings import PhotoRules
     from tasks.photos import check_photo
 
     start = time.perf_counter()
-    register_csv, truth = write_demo_data(
-        work / "data", seed=seed, residents=residents, applications=applications, submitted_on=today
-    )
-    demo_seconds = time.perf_counter() - start
-    photos = truth.folder / "photos"
-    good = [
-        photos / f"{o.application_id}.jpg"
-        for o in truth.outcomes
-        if o.kind != "bad-photo"
-        and o.application_id
-        and (photos / f"{o.application_id}.jpg").exists()
-    ]
     rng = random.Random(seed)
     rules = PhotoRules()
-    # One set of files per size class, made once from a few of the demo's good photos; every
-    # other application's photo is a hard link to one of them. Decoding and checking cost
-    # what they would for distinct photos of that size; disk cache behaviour does not (the
-    # same few files stay in the page cache).
     made: dict[str, list[Path]] = {}
     sizes: dict[str, dict] = {}
     stock = work / "data" / "stock"
-    stock.mkdir(exist_ok=True)
+    stock.mkdir(parents=True, exist_ok=True)
     for name, size, quality, grain, _ in SIZES:
         made[name] = []
         for v in range(VARIANTS):
-            source = Image.open(good[v % len(good)]).convert("RGB")
+            source = portrait(random.Random(seed + v), (600, 800))
             picture = add_grain(rng, source.resize(size, Image.Resampling.LANCZOS), grain)
             buf = io.BytesIO()
             picture.save(buf, "JPEG", quality=quality)
@@ -226,19 +220,27 @@ def make_data(work: Path, seed: int, residents: int, applications: int, today: d
             path.write_bytes(data)
             made[name].append(path)
         sizes[name] = {"size": list(size), "bytes": [p.stat().st_size for p in made[name]]}
-    shares = [s[4] for s in SIZES]
+    names, shares = [s[0] for s in SIZES], [s[4] for s in SIZES]
     counts: dict[str, int] = defaultdict(int)
-    for i, photo in enumerate(good):
-        name = rng.choices([s[0] for s in SIZES], shares)[0]
-        photo.unlink()
-        os.link(made[name][i % VARIANTS], photo)
+
+    def link_good_photo(path: Path) -> None:
+        name = rng.choices(names, shares)[0]
+        os.link(made[name][counts[name] % VARIANTS], path)
         counts[name] += 1
+
+    register_csv, truth = write_demo_data(
+        work / "data",
+        seed=seed,
+        residents=residents,
+        applications=applications,
+        submitted_on=today,
+        write_good_photo=link_good_photo,
+    )
     for name in sizes:
         sizes[name]["photos"] = counts[name]
     return {
         "register_csv": str(register_csv),
         "delivery": str(truth.folder),
-        "demo_data_seconds": round(demo_seconds, 1),
         "seconds": round(time.perf_counter() - start, 1),
         "photo_sizes": sizes,
         "kinds": dict(truth.kind_counts()),
@@ -269,7 +271,11 @@ def import_register(register_csv: Path) -> dict:
     with unit_of_work(settings.db_url, write=True) as session:
         result = upsert_residents(session, rows)
         session.commit()
-    return {"inserted": result.inserted, "seconds": round(time.perf_counter() - start, 2)}
+    return {
+        "inserted": result.inserted,
+        "seconds": round(time.perf_counter() - start, 2),
+        "peak_rss_mb": _self_peak_mb(),
+    }
 
 
 # ------------------------------------------------------------------------------ the runs
@@ -277,12 +283,9 @@ def import_register(register_csv: Path) -> dict:
 
 def run_prefect(phase_dir: Path, delivery: Path, register_csv: Path) -> dict:
     _env(phase_dir / "var", phase_dir / "prefect-home")
-    imported = import_register(register_csv)
     inbox = copy_delivery(delivery, phase_dir / "inbox")
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-    from prefect.client.schemas.sorting import TaskRunSort
 
     from flows.nightly import nightly
 
@@ -292,27 +295,20 @@ def run_prefect(phase_dir: Path, delivery: Path, register_csv: Path) -> dict:
         client.api_healthcheck()
     server_start = round(time.perf_counter() - t0, 2)
     sampler = Sampler()
+    sampler.sample()
+    before = dict(sampler.cpu)  # the server's start-up is not the run's
     sampler.start()
     cpu0, start = _self_cpu(), time.perf_counter()
     state = nightly(inbox=str(inbox), return_state=True)
     seconds = time.perf_counter() - start
     cpu = _self_cpu() - cpu0
     summary = state.result()
-    sampler.sample()
     flow_run_id = state.state_details.flow_run_id
-    task_runs = []
-    with get_client(sync_client=True) as client:
-        while True:
-            page = client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
-                sort=TaskRunSort.EXPECTED_START_TIME_ASC,
-                offset=len(task_runs),
-                limit=200,
-            )
-            task_runs += page
-            if len(page) < 200:
-                break
-        flow_run = client.read_flow_run(flow_run_id)
+    # Recording: how long after the flow returned until the server shows the flow run and
+    # every one of its task runs in a final state (the task-run recorder works from events).
+    recorded_after, task_runs, flow_run = _wait_recorded(flow_run_id, start + seconds)
+    sampler.sample()
+    sampler.stop.set()
     spans: dict[str, list[datetime]] = defaultdict(list)
     busy: dict[str, float] = defaultdict(float)
     per_stage: dict[str, int] = defaultdict(int)
@@ -325,27 +321,67 @@ def run_prefect(phase_dir: Path, delivery: Path, register_csv: Path) -> dict:
     stages = {
         s: round((max(spans[s]) - min(spans[s])).total_seconds(), 2) for s in STAGES if spans[s]
     }
-    sampler.stop.set()
-    processes = {"bench (flow, in process)": _self_peak_mb()}
-    for pid, kb in sampler.peak_kb.items():
-        processes[f"pid {pid}: {sampler.names[pid]}"] = round(kb / 1024, 1)
+    children_cpu = sampler.children_cpu() - sum(before.values())
     return {
-        "register_import": imported,
+        "runner": os.environ.get("KOFU_TASK_RUNNER", "processes"),
         "seconds": round(seconds, 2),
         "server_start_seconds": server_start,
         "flow_run_state": state.type.value,
         "flow_run_seconds": round(flow_run.total_run_time.total_seconds(), 2),
+        "recorded_seconds_after_flow_end": recorded_after,
         "stages": stages,
         "stage_busy_seconds": {s: round(busy[s], 2) for s in STAGES if s in busy},
         "task_runs": len(task_runs),
         "task_runs_per_stage": dict(per_stage),
-        "peak_rss_mb": processes,
+        "peak_rss_mb": sampler.processes("bench (flow, in process)"),
         "cpu_seconds": {
-            "bench": round(cpu, 1),
-            **{f"pid {p}": round(c, 1) for p, c in sampler.cpu.items()},
+            "flow process": round(cpu, 1),
+            **{
+                f"{sampler.names[p]} (pid {p})": round(c - before.get(p, 0.0), 1)
+                for p, c in sampler.cpu.items()
+            },
         },
+        # Cores busy over the run: the flow process and every process it started, the
+        # Prefect server included (its CPU since it started, so slightly over).
+        "cores_busy": round((cpu + children_cpu) / seconds, 2),
         "states": summary["states"],
     }
+
+
+def _wait_recorded(flow_run_id, flow_end: float, limit: float = 300.0):  # type: ignore[no-untyped-def]
+    """Poll the API until the flow run and all its task runs are final and their number has
+    not changed for 2 s. Returns (seconds after ``flow_end`` when that first held, the task
+    runs, the flow run)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import TaskRunSort
+
+    seen, since = -1, None
+    with get_client(sync_client=True) as client:
+        while True:
+            task_runs: list = []
+            while True:
+                page = client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                    sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+                    offset=len(task_runs),
+                    limit=200,
+                )
+                task_runs += page
+                if len(page) < 200:
+                    break
+            flow_run = client.read_flow_run(flow_run_id)
+            now = time.perf_counter()
+            final = flow_run.state is not None and flow_run.state.is_final()
+            final = final and all(t.state is not None and t.state.is_final() for t in task_runs)
+            if final and len(task_runs) == seen:
+                if now - since >= 2.0:
+                    return round(since - flow_end, 2), task_runs, flow_run
+            else:
+                seen, since = (len(task_runs), now) if final else (-1, None)
+            if now - flow_end > limit:
+                return None, task_runs, flow_run
+            time.sleep(0.25)
 
 
 def _stage_of(task_run_name: str, batch_id: str) -> str:
@@ -359,10 +395,11 @@ def _stage_of(task_run_name: str, batch_id: str) -> str:
 
 def run_plain(phase_dir: Path, delivery: Path, register_csv: Path, workers: int) -> dict:
     _env(phase_dir / "var", None)
-    imported = import_register(register_csv)
     inbox = copy_delivery(delivery, phase_dir / "inbox")
 
-    from concurrent.futures import ThreadPoolExecutor
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+    from functools import partial
 
     from flows.nightly import JST
     from kofu.db import unit_of_work, upgrade_schema
@@ -372,7 +409,7 @@ def run_plain(phase_dir: Path, delivery: Path, register_csv: Path, workers: int)
     from tasks.intake import take_in
     from tasks.letters import write_letters_chunk
     from tasks.matching import match_chunk
-    from tasks.notices import assemble_print_batch, generate_notice_chunk
+    from tasks.notices import generate_notice_chunk, plan_print_files, print_file
     from tasks.photos import check_photo_chunk
     from tasks.scoring import ScoringRules
     from tasks.visit_windows import assign_batch_windows
@@ -386,27 +423,45 @@ def run_plain(phase_dir: Path, delivery: Path, register_csv: Path, workers: int)
         (
             "photos",
             S.RECEIVED,
-            lambda c: check_photo_chunk(settings.db_url, settings.municipality.photo, c, now),
+            partial(check_photo_chunk, settings.db_url, settings.municipality.photo, now=now),
         ),
-        ("letters", S.PHOTO_REJECTED, lambda c: write_letters_chunk(settings, c, today, now)),
-        ("matching", S.PHOTO_OK, lambda c: match_chunk(settings.db_url, c, now, rules)),
-        ("notices", S.MATCHED, lambda c: generate_notice_chunk(settings, c, today, now)),
+        (
+            "letters",
+            S.PHOTO_REJECTED,
+            partial(write_letters_chunk, settings, issued_on=today, now=now),
+        ),
+        ("matching", S.PHOTO_OK, partial(match_chunk, settings.db_url, now=now, rules=rules)),
+        ("notices", S.MATCHED, partial(generate_notice_chunk, settings, issued_on=today, now=now)),
     ]
+    # The same parallelism as the flow's task runner (kofu/runners.py): spawned processes,
+    # one per core, or threads.
+    if os.environ.get("KOFU_TASK_RUNNER", "processes") == "processes":
+        workers = int(os.environ.get("KOFU_WORKERS") or os.cpu_count() or 1)
+        pool_of = partial(ProcessPoolExecutor, workers, multiprocessing.get_context("spawn"))
+    else:
+        pool_of = partial(ThreadPoolExecutor, workers)
     stages: dict[str, float] = {}
     cores: dict[str, float] = {}
     chunks_run = 0
 
+    sampler = Sampler()
+    sampler.start()
+
+    def all_cpu() -> float:
+        sampler.sample()
+        return _self_cpu() + sampler.children_cpu()
+
     def timed(name: str, fn):  # type: ignore[no-untyped-def]
-        cpu0, t0 = _self_cpu(), time.perf_counter()
+        cpu0, t0 = all_cpu(), time.perf_counter()
         out = fn()
         stages[name] = round(time.perf_counter() - t0, 2)
-        cores[name] = round((_self_cpu() - cpu0) / max(stages[name], 1e-9), 2)
+        cores[name] = round((all_cpu() - cpu0) / max(stages[name], 1e-9), 2)
         return out
 
-    cpu0, start = _self_cpu(), time.perf_counter()
+    cpu0, start = all_cpu(), time.perf_counter()
     upgrade_schema(settings.db_url)
     timed("intake", lambda: take_in(settings, inbox, batch_id, today))
-    with ThreadPoolExecutor(workers) as pool:
+    with pool_of() as pool:
         for name, state, fn in chunked:
             if name == "notices":
                 timed("visit windows", lambda: assign_batch_windows(settings, batch_id, today))
@@ -418,9 +473,15 @@ def run_plain(phase_dir: Path, delivery: Path, register_csv: Path, workers: int)
                 return len(chunks)
 
             chunks_run += timed(name, stage)
-    timed("print batch", lambda: assemble_print_batch(settings, batch_id, today))
+
+        def print_files() -> None:
+            plans = plan_print_files(settings, batch_id)
+            list(pool.map(partial(print_file, settings, printed_on=today), plans))
+
+        timed("print batch", print_files)
     seconds = time.perf_counter() - start
-    cpu = _self_cpu() - cpu0
+    cpu = all_cpu() - cpu0
+    sampler.stop.set()
     from sqlalchemy import func, select
 
     from models import Application
@@ -434,14 +495,14 @@ def run_plain(phase_dir: Path, delivery: Path, register_csv: Path, workers: int)
             ).all()
         )
     return {
-        "register_import": imported,
         "workers": workers,
         "seconds": round(seconds, 2),
         "stages": stages,
         "cores_busy_per_stage": cores,
         "chunks": chunks_run,
-        "peak_rss_mb": {"bench (plain loop)": _self_peak_mb()},
-        "cpu_seconds": {"bench": round(cpu, 1)},
+        "peak_rss_mb": sampler.processes("bench (plain loop)"),
+        "cpu_seconds": {"all processes": round(cpu, 1)},
+        "cores_busy": round(cpu / seconds, 2),
         "states": {str(getattr(k, "value", k)): v for k, v in states.items()},
     }
 
@@ -529,12 +590,24 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="working directory (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     parser.add_argument("--skip-plain", action="store_true")
-    parser.add_argument("--plain-workers", type=int, default=4)
-    parser.add_argument("--phase", choices=("prefect", "plain"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--plain-workers", type=int, default=4, help="threads (KOFU_TASK_RUNNER=threads)"
+    )
+    parser.add_argument(
+        "--phase",
+        choices=("import-prefect", "import-plain", "prefect", "plain"),
+        help=argparse.SUPPRESS,
+    )
     parser.add_argument("--delivery", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--register", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.phase and args.phase.startswith("import-"):
+        # The register import in a process of its own, before the run: its peak memory is
+        # the import's, not the night's.
+        _env(args.work / args.phase.removeprefix("import-") / "var", None)
+        print(json.dumps(import_register(args.register)))
+        return
     if args.phase == "prefect":
         print(json.dumps(run_prefect(args.work / "prefect", args.delivery, args.register)))
         return
@@ -557,13 +630,15 @@ def main() -> None:
         "seed": args.seed,
         "machine": machine(),
         "data": data,
-        "prefect": in_child("prefect", args, data),
+        "register_import": in_child("import-prefect", args, data),
     }
+    result["prefect"] = in_child("prefect", args, data)
     prefect = result["prefect"]
     result["prefect_apps_per_s"] = round(args.applications / prefect["seconds"], 2)
-    result["prefect_cores_busy"] = round(prefect["cpu_seconds"]["bench"] / prefect["seconds"], 2)
+    result["prefect_cores_busy"] = prefect["cores_busy"]
     if not args.skip_plain:
         print("running the plain loop", file=sys.stderr)
+        result["register_import_plain"] = in_child("import-plain", args, data)
         plain = in_child("plain", args, data)
         result["plain"] = plain
         result["plain_apps_per_s"] = round(args.applications / plain["seconds"], 2)

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.lease import begin_run, current_flow_run_id, held, holder_name
 from flows.stages import (
@@ -20,6 +19,7 @@ from flows.stages import (
     take_failure_items,
 )
 from kofu.db import upgrade_schema
+from kofu.runners import KofuTaskRunner
 from kofu.settings import get_settings
 from tasks.intake import intake_task
 
@@ -42,8 +42,8 @@ def _run_name() -> str:
     name="nightly-issuance",
     flow_run_name=_run_name,
     persist_result=False,
-    # Threads overlap file and database waits; CPU-bound scale-out comes with the benchmark issue.
-    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    # Threads, processes or a Dask cluster: KOFU_TASK_RUNNER, read at the run's start.
+    task_runner=KofuTaskRunner(),
 )
 def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict:
     settings = get_settings()

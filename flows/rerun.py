@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from prefect import flow
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.lease import begin_run, current_flow_run_id, held, holder_name
 from flows.nightly import JST
@@ -23,6 +22,7 @@ from flows.stages import (
 )
 from kofu.db import unit_of_work, upgrade_schema
 from kofu.errors import UserError
+from kofu.runners import KofuTaskRunner
 from kofu.settings import get_settings
 from models import Batch
 
@@ -31,7 +31,7 @@ from models import Batch
     name="rerun-failed",
     flow_run_name="rerun {batch_id}",
     persist_result=False,
-    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    task_runner=KofuTaskRunner(),
 )
 def rerun_failed(batch_id: str) -> dict:
     settings = get_settings()

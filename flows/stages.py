@@ -17,12 +17,12 @@ from prefect.artifacts import (
 from prefect.futures import PrefectFuture
 
 from kofu.db import unit_of_work
-from kofu.settings import Settings
+from kofu.settings import Settings, print_password
 from models import ApplicationState, Stage
 from tasks.chunks import Chunk, chunk_applications, plan_chunks, with_db_retry
 from tasks.letters import write_letters_task
 from tasks.matching import match_task
-from tasks.notices import generate_notices_task, print_batch_task
+from tasks.notices import generate_notices_task, plan_print_files, print_file_task
 from tasks.photos import check_photos_task
 from tasks.queues import record_failure, resolve_failures, settle_failures, take_failures
 from tasks.reports import (
@@ -155,17 +155,33 @@ def _tell(progress: Progress | None, step: str, done: int = 1, total: int = 1) -
 
 
 def _print_batch(settings: Settings, batch_id: str, issued_on: date, now: datetime) -> dict:
-    """The batch's print files. A failure (after the task's retries) is queued for the batch
-    as a whole: the notices are safe, and the rerun assembles what is still unprinted."""
+    """The batch's print files, written side by side by the task runner. A failure (after
+    the task's retries) is queued for the batch as a whole: the notices are safe, the files
+    written are recorded, and the rerun prints what is still unprinted into new files."""
+    printed: dict = {"files": [], "pages": 0, "redrawn": 0, "merged": 0}
     try:
-        printed = print_batch_task(settings, batch_id, issued_on)
+        print_password(settings)  # a missing password stops the step before any write
+        plans = with_db_retry(lambda: plan_print_files(settings, batch_id))
+        futures = [print_file_task.submit(settings, plan, issued_on) for plan in plans]
+        failure: Exception | None = None
+        for future in futures:  # every file is waited for, so the good ones are counted
+            try:
+                done = future.result()
+            except Exception as exc:
+                failure = failure or exc
+                continue
+            printed["files"].append(done["file"])
+            for key in ("pages", "redrawn", "merged"):
+                printed[key] += done[key]
+        if failure is not None:
+            raise failure
     except Exception as exc:
-        failure = exc
-        with_db_retry(lambda: _record_batch_failure(settings, batch_id, Stage.PRINT, failure, now))
+        failed = exc
+        with_db_retry(lambda: _record_batch_failure(settings, batch_id, Stage.PRINT, failed, now))
         get_run_logger().warning(
             "print batch %s failed (%s): queued for rerun", batch_id, type(exc).__name__
         )
-        return {"files": [], "pages": 0, "failed": 1}
+        return {**printed, "failed": 1}
 
     def resolved() -> None:
         with unit_of_work(settings.db_url, write=True) as session:

@@ -18,9 +18,10 @@ import json
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 import jaconv
@@ -229,8 +230,11 @@ def generate_delivery(
     folder: Path,
     n: int,
     submitted_on: date,
+    write_good_photo: Callable[[Path], None] | None = None,
 ) -> DeliveryTruth:
     """Write ``folder/applications.jsonl`` and ``folder/photos/``, and return the truth.
+    ``write_good_photo(path)``, when given, writes the good photos instead of the demo's own
+    (bench/nightly_scale.py links photos of realistic sizes).
 
     A kind whose register rows run out (say, too few ``removed`` rows with a number) falls
     back to a good application; ``truth.kind_counts()`` gives what was written.
@@ -239,6 +243,7 @@ def generate_delivery(
     photos.mkdir(parents=True, exist_ok=True)
     pools = _Pools(rng, register)
     photo_maker = _Photos(rng)
+    write_good = write_good_photo or partial(_write_good_photo, photo_maker)
     kinds = [kind for kind, count in kind_counts(n).items() for _ in range(count)]
     rng.shuffle(kinds)
     evening = datetime.combine(submitted_on - timedelta(days=1), datetime.min.time(), JST)
@@ -277,9 +282,9 @@ def generate_delivery(
             else:
                 record["photo"] = "../../etc/passwd"
             if problem not in ("malformed-json", "photo-path-outside-delivery"):
-                _write_good_photo(photo_maker, photo)
+                write_good(photo)
         else:
-            _write_good_photo(photo_maker, photo)
+            write_good(photo)
             if kind == "unknown":
                 state, reasons = "no_match", ("not-in-register",)
             elif kind == "needs-review":
@@ -546,6 +551,7 @@ def write_demo_data(
     residents: int = 3000,
     applications: int = 300,
     submitted_on: date,
+    write_good_photo: Callable[[Path], None] | None = None,
 ) -> tuple[Path, DeliveryTruth]:
     """``folder/register.csv`` and the delivery ``folder/inbox/<submitted_on>/``."""
     rng = random.Random(seed)
@@ -553,5 +559,5 @@ def write_demo_data(
     register_csv = folder / "register.csv"
     write_register_csv(register, register_csv)
     inbox = folder / "inbox" / submitted_on.isoformat()
-    truth = generate_delivery(rng, register, inbox, applications, submitted_on)
+    truth = generate_delivery(rng, register, inbox, applications, submitted_on, write_good_photo)
     return register_csv, truth

@@ -8,7 +8,10 @@ the photos, renders the PDFs), then records every result in one short write tran
 guarded by the state. Two workers running chunks of the same stage at once must never take
 the same application:
 
-- PostgreSQL: the claim selects the chunk's applications still in the stage's input state
+- PostgreSQL: the claim first takes the chunk itself, a transaction-scoped advisory lock
+  named by the batch, the stage's input state and the chunk's first id: a worker that finds
+  it taken skips the whole chunk, so two workers never share one (row locks alone could split
+  a chunk between two workers that start it at the same instant). It then selects the chunk's applications still in the stage's input state
   ``FOR NO KEY UPDATE SKIP LOCKED``, in a transaction held open while the chunk computes and
   until it has recorded its results (``Claim.record`` writes in that same transaction, then
   commits). A second worker skips the rows the first holds, and finds them moved on once the
@@ -30,13 +33,19 @@ the same application:
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import select
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
+from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tenacity import (
@@ -145,14 +154,47 @@ def claim_chunk(
 ) -> Iterator[Claim]:
     """Take the chunk's applications waiting in ``state`` for this worker (module docstring):
     compute inside the block, then ``claim.record(...)``. Leaving the block without
-    recording gives the applications back."""
+    recording gives the applications back. Logs which host and process took the chunk."""
     with unit_of_work(db_url) as session:
         if is_sqlite(db_url):
             apps = chunk_applications(session, chunk, state, limit=limit)
             session.commit()  # end the read: a SQLite read holds nothing for the others
-        else:
+        elif _lock_chunk(session, chunk, state):
             apps = chunk_applications(session, chunk, state, claim=True, limit=limit)
+        else:
+            _logger().info(
+                "chunk %s of batch %s (%s): another worker has it, skipped",
+                chunk.label,
+                chunk.batch_id,
+                state.value,
+            )
+            apps = []
+        if apps:
+            _logger().info(
+                "chunk %s of batch %s (%s): %d application(s) taken on %s, pid %d",
+                chunk.label,
+                chunk.batch_id,
+                state.value,
+                len(apps),
+                socket.gethostname(),
+                os.getpid(),
+            )
         yield Claim(db_url, session, apps)
+
+
+def _lock_chunk(session: Session, chunk: Chunk, state: ApplicationState) -> bool:
+    """PostgreSQL: this transaction's hold on the chunk, or False when another has it."""
+    name = f"kofu-chunk:{chunk.batch_id}:{state.value}:{chunk.first_pk}".encode()
+    key = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    """The task run's logger (its lines reach the Prefect UI), else kofu's own."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("kofu")
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -8,13 +8,13 @@ derived from the notice number, so a rerun rewrites the same file instead of add
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 from prefect import task
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kofu.db import unit_of_work
@@ -161,58 +161,100 @@ def _record_notices(session: Session, chunk: Chunk, written: list, now: datetime
     return counts
 
 
+@dataclass(frozen=True)
+class PrintFilePlan:
+    """One print file to write: its number and, in print order, the keys of its mail pieces
+    (ids only: a plan crosses to the task runner's processes)."""
+
+    batch_id: str
+    part: int
+    parts: int
+    pieces: tuple[tuple[str, int], ...]  # ("notice" | "letter", primary key)
+
+    @property
+    def label(self) -> str:
+        return f"{self.part}/{self.parts}"
+
+
+def plan_print_files(settings: Settings, batch_id: str) -> list[PrintFilePlan]:
+    """The batch's notices and refusal letters not yet printed, in postal-code order (the
+    bulk-mail discount needs the sort), cut into files of at most [print] max_sheets sheets.
+
+    Files are numbered after the highest number already recorded for the batch, so a rerun
+    after a crash (or after one file of several failed) never rewrites a recorded file."""
+    with unit_of_work(settings.db_url) as session:
+        items, rows = _unprinted_items(session, batch_id)
+        last = _last_part(session, batch_id)
+    if not items:
+        return []
+    files = plan_print_batches(items, settings.municipality.print.max_sheets)
+    kinds = {Notice: "notice", RefusalLetter: "letter"}
+    return [
+        PrintFilePlan(
+            batch_id,
+            part,
+            last + len(files),
+            tuple((kinds[rows[i.number][0]], rows[i.number][1]) for i in planned),
+        )
+        for part, planned in enumerate(files, start=last + 1)
+    ]
+
+
+def print_file(settings: Settings, plan: PrintFilePlan, printed_on: date) -> PrintBatchResult:
+    """Write one planned print file and its manifest, and record it with its pieces in one
+    transaction as soon as it is written. Files of a batch are independent: the task runner
+    writes them side by side."""
+    password = print_password(settings)  # a missing password stops us before any write
+    municipality = settings.municipality
+    font = register_notice_font(settings.data_dir / "fonts")
+    out_dir = settings.print_dir / plan.batch_id
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stem = f"print-batch-{plan.part:03d}"
+    # One file's pieces at a time: a night of 100,000 never sits in memory at once.
+    with unit_of_work(settings.db_url) as session:
+        items, rows = _planned_items(session, plan)
+        group = _with_content(session, municipality, items, rows)
+    cover = cover_for(
+        group,
+        municipality=municipality.name,
+        batch_id=plan.batch_id,
+        file_name=f"{stem}.pdf",
+        part=plan.part,
+        parts=plan.parts,
+        printed_on=printed_on,
+    )
+    result = write_print_batch(
+        group,
+        cover,
+        out_dir / f"{stem}.pdf",
+        out_dir / f"{stem}.csv",
+        font,
+        password,
+        municipality.notice.window,
+    )
+    record = partial(
+        _record_print_batch, settings.db_url, plan.batch_id, result, [rows[i.number] for i in group]
+    )
+    with_db_retry(record)
+    return result
+
+
 def assemble_print_batch(
     settings: Settings, batch_id: str, printed_on: date
 ) -> list[PrintBatchResult]:
-    """The batch's notices and refusal letters not yet printed, in postal-code order (the
-    bulk-mail discount needs the sort), as files of at most [print] max_sheets sheets.
+    """Every print file of the batch, one after the other (plan_print_files, print_file).
+    Crash-safe: each file is recorded with its pieces as soon as it is written; a rerun
+    after a crash writes the pieces left into newly numbered files, a rerun after success
+    finds nothing to print."""
+    print_password(settings)  # a missing password stops us before any write
+    return [print_file(settings, plan, printed_on) for plan in plan_print_files(settings, batch_id)]
 
-    Crash-safe: files are numbered after those already recorded, and each file is recorded
-    with its items as soon as it is written. A rerun after a crash rewrites the same numbered
-    files for the items left; a rerun after success finds nothing to print."""
-    password = print_password(settings)  # a missing password stops us before any write
-    municipality = settings.municipality
-    with unit_of_work(settings.db_url) as session:
-        items, rows = _unprinted_items(session, batch_id)
-        done = session.scalar(
-            select(func.count()).select_from(PrintBatch).where(PrintBatch.batch_id == batch_id)
-        )
-    if not items:
-        return []
-    font = register_notice_font(settings.data_dir / "fonts")
-    out_dir = settings.print_dir / batch_id
-    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    files = plan_print_batches(items, municipality.print.max_sheets)
-    results = []
-    for part, planned in enumerate(files, start=(done or 0) + 1):
-        stem = f"print-batch-{part:03d}"
-        # One file's notices at a time: a night of 100,000 never sits in memory at once.
-        with unit_of_work(settings.db_url) as session:
-            group = _with_content(session, municipality, planned, rows)
-        cover = cover_for(
-            group,
-            municipality=municipality.name,
-            batch_id=batch_id,
-            file_name=f"{stem}.pdf",
-            part=part,
-            parts=(done or 0) + len(files),
-            printed_on=printed_on,
-        )
-        result = write_print_batch(
-            group,
-            cover,
-            out_dir / f"{stem}.pdf",
-            out_dir / f"{stem}.csv",
-            font,
-            password,
-            municipality.notice.window,
-        )
-        record = partial(
-            _record_print_batch, settings.db_url, batch_id, result, [rows[i.number] for i in group]
-        )
-        with_db_retry(record)
-        results.append(result)
-    return results
+
+def _last_part(session: Session, batch_id: str) -> int:
+    """The highest file number recorded for the batch (print-batch-NNN.pdf), 0 for none."""
+    paths = session.scalars(select(PrintBatch.pdf_path).where(PrintBatch.batch_id == batch_id))
+    numbers = [Path(p).stem.rsplit("-", 1)[-1] for p in paths]
+    return max((int(n) for n in numbers if n.isdigit()), default=0)
 
 
 Row = tuple[type[Notice] | type[RefusalLetter], int]  # the table and key of a mail piece
@@ -244,6 +286,33 @@ def _unprinted_items(session: Session, batch_id: str) -> tuple[list[PrintItem], 
         items.append(PrintItem(number, postal_code, Path(pdf_path), "letter"))
         rows[number] = (RefusalLetter, pk)
     return items, rows
+
+
+def _planned_items(session: Session, plan: PrintFilePlan) -> tuple[list[PrintItem], dict[str, Row]]:
+    """The plan's pieces as print items, in the plan's order, and each one's table row."""
+    wanted = {kind: [pk for k, pk in plan.pieces if k == kind] for kind in ("notice", "letter")}
+    found: dict[tuple[str, int], tuple[PrintItem, Row]] = {}
+    for pk, number, postal_code, pdf_path in session.execute(
+        select(Notice.id, Notice.notice_number, Notice.postal_code, Notice.pdf_path).where(
+            Notice.id.in_(wanted["notice"])
+        )
+    ):
+        found["notice", pk] = (PrintItem(number, postal_code, Path(pdf_path)), (Notice, pk))
+    for pk, number, postal_code, pdf_path in session.execute(
+        select(
+            RefusalLetter.id,
+            RefusalLetter.letter_number,
+            RefusalLetter.postal_code,
+            RefusalLetter.pdf_path,
+        ).where(RefusalLetter.id.in_(wanted["letter"]))
+    ):
+        item = PrintItem(number, postal_code, Path(pdf_path), "letter")
+        found["letter", pk] = (item, (RefusalLetter, pk))
+    missing = [piece for piece in plan.pieces if piece not in found]
+    if missing:
+        raise ValueError(f"print file {plan.label}: {len(missing)} planned piece(s) are gone")
+    ordered = [found[piece] for piece in plan.pieces]
+    return [item for item, _ in ordered], {item.number: row for item, row in ordered}
 
 
 def _with_content(
@@ -313,13 +382,17 @@ def generate_notices_task(settings: Settings, chunk: Chunk, issued_on: date, now
     return dict(generate_notice_chunk(settings, chunk, issued_on, now))
 
 
-@task(name="print-batch", task_run_name="{batch_id} print batch", **CHUNK_TASK_OPTIONS)
-def print_batch_task(settings: Settings, batch_id: str, printed_on: date) -> dict:
-    results = assemble_print_batch(settings, batch_id, printed_on)
+@task(
+    name="print-file",
+    task_run_name="{plan.batch_id} print batch {plan.part}/{plan.parts}",
+    **CHUNK_TASK_OPTIONS,
+)
+def print_file_task(settings: Settings, plan: PrintFilePlan, printed_on: date) -> dict:
+    result = print_file(settings, plan, printed_on)
     return {
-        "files": [str(r.pdf_path) for r in results],
-        "pages": sum(r.page_count for r in results),
+        "file": str(result.pdf_path),
+        "pages": result.page_count,
         # Notices drawn on the shared canvas, and items merged from their own (larger) PDF.
-        "redrawn": sum(r.drawn for r in results),
-        "merged": sum(r.merged for r in results),
+        "redrawn": result.drawn,
+        "merged": result.merged,
     }

@@ -305,7 +305,7 @@ def check_no_personal_data(nights: dict) -> None:
 
 TASK_NAME = re.compile(
     r"(?P<batch>\d{4}-\d{2}-\d{2}) "
-    r"(intake|visit windows|print batch|(photos|letters|matching|notices) \d+/\d+)"
+    r"(intake|visit windows|(photos|letters|matching|notices|print batch) \d+/\d+)"
 )
 
 
@@ -343,7 +343,7 @@ def check_run_names(nights: dict) -> None:
                 "matching 1/1",
                 "visit windows",
                 "notices 1/1",
-                "print batch",
+                "print batch 1/1",  # print file 1 of 1
             ]
         )
     ]

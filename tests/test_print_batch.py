@@ -491,6 +491,48 @@ def test_a_crash_between_files_is_finished_by_the_rerun(kofu_env, tmp_path, monk
         assert len(session.scalars(select(PrintBatch)).all()) == 3
 
 
+def test_files_written_side_by_side_when_one_fails_the_rerun_numbers_after_them(
+    kofu_env, tmp_path, monkeypatch
+):
+    """The flow writes a batch's files side by side (plan_print_files, then print_file per
+    file on the task runner). When the second of three fails and the first and third are
+    recorded, the rerun prints the second's pieces into file 4: no recorded file is ever
+    rewritten, and every piece is printed once."""
+    from kofu.db import unit_of_work
+    from models import PrintBatch
+    from tasks.notices import plan_print_files, print_file
+
+    settings = configure(tmp_path, monkeypatch, max_sheets=3)
+    seed_night(settings)
+    plans = plan_print_files(settings, BATCH)
+    assert [(p.part, p.parts, len(p.pieces)) for p in plans] == [(1, 3, 2), (2, 3, 2), (3, 3, 2)]
+    out_dir = settings.print_dir / BATCH
+    (out_dir / "print-batch-002.pdf").mkdir(parents=True)
+    print_file(settings, plans[2], ISSUED)
+    with pytest.raises(OSError):
+        print_file(settings, plans[1], ISSUED)
+    print_file(settings, plans[0], ISSUED)
+    written = files_in(out_dir)
+
+    (again,) = plan_print_files(settings, BATCH)
+    assert (again.part, again.parts, again.pieces) == (4, 4, plans[1].pieces)
+    result = print_file(settings, again, ISSUED)
+    assert result.pdf_path.name == "print-batch-004.pdf"
+    after = files_in(out_dir)
+    for name in ("print-batch-001.pdf", "print-batch-003.pdf"):
+        assert after[name] == written[name]  # not rewritten
+    numbers = [
+        row["notice_number"]
+        for name in sorted(after)
+        if name.endswith(".csv")
+        for row in read_manifest(out_dir / name)
+    ]
+    assert len(numbers) == len(set(numbers)) == 6
+    assert plan_print_files(settings, BATCH) == []
+    with unit_of_work(settings.db_url) as session:
+        assert len(session.scalars(select(PrintBatch)).all()) == 3
+
+
 def test_a_notice_whose_data_changed_is_merged_from_its_own_pdf(kofu_env, tmp_path, monkeypatch):
     """The register moved a resident after the notice was made: the batch prints the notice
     as made (its own PDF), not a redrawn one with the new address."""
