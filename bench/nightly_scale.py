@@ -41,6 +41,7 @@ import json
 import os
 import platform
 import random
+import re
 import resource
 import shutil
 import subprocess
@@ -76,7 +77,8 @@ def _env(data_dir: Path, prefect_home: Path | None) -> None:
     """Before kofu or Prefect is imported."""
     os.environ["KOFU_DATA_DIR"] = str(data_dir)
     os.environ["KOFU_SECRET_KEY"] = SECRET
-    for name in ("KOFU_DATABASE_URL", "KOFU_SECRET_KEY_FILE", "KOFU_CONFIG", "PREFECT_API_URL"):
+    # KOFU_CONFIG is main()'s: the sample settings, or a copy with --chunk-size.
+    for name in ("KOFU_DATABASE_URL", "KOFU_SECRET_KEY_FILE", "PREFECT_API_URL"):
         os.environ.pop(name, None)
     if prefect_home is not None:
         os.environ["PREFECT_HOME"] = str(prefect_home)
@@ -591,6 +593,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the figures here too")
     parser.add_argument("--skip-plain", action="store_true")
     parser.add_argument(
+        "--chunk-size", type=int, help="applications per chunk (default: the sample settings')"
+    )
+    parser.add_argument(
         "--plain-workers", type=int, default=4, help="threads (KOFU_TASK_RUNNER=threads)"
     )
     parser.add_argument(
@@ -618,6 +623,14 @@ def main() -> None:
 
     args.work = (args.work or Path(tempfile.mkdtemp(prefix="kofu-scale-"))).resolve()
     args.work.mkdir(parents=True, exist_ok=True)
+    os.environ.pop("KOFU_CONFIG", None)
+    if args.chunk_size:
+        from kofu.settings import SAMPLE_CONFIG
+
+        config = args.work / "municipality.toml"
+        text = SAMPLE_CONFIG.read_text(encoding="utf-8")
+        config.write_text(re.sub(r"chunk_size = \d+", f"chunk_size = {args.chunk_size}", text))
+        os.environ["KOFU_CONFIG"] = str(config)
     _env(args.work / "gen", None)
     from flows.nightly import japan_today  # noqa: F401  (imports Prefect: env set above)
 
@@ -628,6 +641,7 @@ def main() -> None:
         "applications": args.applications,
         "residents": args.residents,
         "seed": args.seed,
+        "chunk_size": args.chunk_size or "the sample settings'",
         "machine": machine(),
         "data": data,
         "register_import": in_child("import-prefect", args, data),

@@ -308,7 +308,7 @@ class Municipality(BaseModel):
     failures: FailureRetry = FailureRetry()
     # Applications per Prefect task: each task run costs ~50 ms of orchestration,
     # so hundreds per chunk keep that under a few percent of the work.
-    chunk_size: int = Field(default=250, ge=1, le=10_000)
+    chunk_size: int = Field(default=500, ge=1, le=10_000)
 
 
 def load_municipality(path: Path) -> Municipality:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -70,7 +71,7 @@ def delivery(tmp_path_factory):
     config = folder / "municipality.toml"
     text = SAMPLE_CONFIG.read_text(encoding="utf-8")
     # Small chunks: each stage commits many times, so a kill lands between commits too.
-    config.write_text(text.replace("chunk_size = 250", "chunk_size = 15"), encoding="utf-8")
+    config.write_text(re.sub(r"chunk_size = \d+", "chunk_size = 15", text), encoding="utf-8")
     return register_csv, truth, config
 
 

@@ -40,7 +40,7 @@ def small_chunks(kofu_env, tmp_path, monkeypatch):
 
     config = tmp_path / "municipality.toml"
     text = SAMPLE_CONFIG.read_text(encoding="utf-8")
-    config.write_text(text.replace("chunk_size = 250", "chunk_size = 8"), encoding="utf-8")
+    config.write_text(re.sub(r"chunk_size = \d+", "chunk_size = 8", text), encoding="utf-8")
     monkeypatch.setenv("KOFU_CONFIG", str(config))
     return get_settings()
 
