@@ -220,8 +220,10 @@ def _run_recorded(
 def _check_run_settings(settings: Settings) -> None:
     """What a run would otherwise find wrong only once started: fail with one line now."""
     from flows.lease import check_free
+    from kofu.runners import runner_choice
     from tasks.scoring import ScoringRules
 
+    runner_choice()  # KOFU_TASK_RUNNER and KOFU_WORKERS
     print_password(settings)  # the print batches' encryption
     ScoringRules.from_settings(settings.municipality.matching)
     _ready_db(settings)

@@ -69,6 +69,32 @@ def test_key_file_must_be_owner_only(tmp_path):
     assert_one_line_error(result, "chmod 600")
 
 
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        (
+            {"KOFU_TASK_RUNNER": "gpu"},
+            "KOFU_TASK_RUNNER='gpu': use one of processes, threads, dask",
+        ),
+        ({"KOFU_WORKERS": "0"}, "KOFU_WORKERS='0': give a number of workers from 1 to 256"),
+        ({"KOFU_WORKERS": "two"}, "KOFU_WORKERS='two'"),
+    ],
+)
+def test_a_wrong_task_runner_stops_the_run_before_it_starts(tmp_path, env, needle):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "applications.jsonl").write_text("")
+    result = kofu(
+        "nightly",
+        "--inbox",
+        str(inbox),
+        env={"KOFU_SECRET_KEY": TEST_KEY, **env},
+        tmp_path=tmp_path,
+    )
+    assert_one_line_error(result, needle)
+    assert "Starting temporary server" not in result.stdout + result.stderr  # no flow started
+
+
 def test_unknown_option_is_a_usage_error_without_traceback(tmp_path):
     result = kofu("status", "--bogus", tmp_path=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
