@@ -1,7 +1,8 @@
 """Two workers on the same chunk at once (what scaling out across processes will do) never
-take the same application: on PostgreSQL the claim locks the rows it takes and skips those
-another worker holds (tasks/chunks.py claim_chunk); on SQLite one writer at a time and the
-state guard record each application once. Real databases, real threads, each with its own
+take the same application: on PostgreSQL the first claim holds the whole chunk (an advisory
+lock) and the rows it takes, and a second worker is told the chunk is taken and gets nothing
+(tasks/chunks.py claim_chunk); on SQLite one writer at a time and the state guard record each
+application once. Real databases, real threads, each with its own
 connection."""
 
 from __future__ import annotations
@@ -72,13 +73,14 @@ def run_both(work) -> list:
     reason="SQLite has no row locks: a claim there is a plain read, and each application is "
     "recorded once by the one-writer lock and the state guard (the test below)",
 )
-def test_two_workers_claiming_the_same_chunk_at_once_take_each_application_once(kofu_env):
-    """Each worker claims a few applications at a time and records them; both hold their
-    first claim open at the same moment (a barrier), so neither can be done before the
-    other starts. Without SKIP LOCKED the second would wait on the first's rows and miss the
-    barrier; without any lock both would take the same rows."""
+def test_two_workers_claiming_the_same_chunk_at_once_one_takes_it_whole(kofu_env):
+    """Each worker claims a few applications at a time and records them; both make their
+    first claim while the other may hold one (a barrier), so neither can be done before the
+    other starts. The one that got the chunk keeps it claim after claim; the other is told
+    it is taken and gets nothing. Without the chunk lock both would take rows (SKIP LOCKED
+    alone splits a chunk); without any lock both would take the same rows."""
     chunk = seed(kofu_env.db_url)
-    both_hold_a_claim = threading.Barrier(2, timeout=30)
+    both_made_a_claim = threading.Barrier(2, timeout=30)
 
     def worker(i: int) -> list[int]:
         taken: list[int] = []
@@ -87,7 +89,7 @@ def test_two_workers_claiming_the_same_chunk_at_once_take_each_application_once(
             with claim_chunk(kofu_env.db_url, chunk, S.RECEIVED, limit=5) as claim:
                 pks = [app.id for app in claim.applications]
                 if first:
-                    both_hold_a_claim.wait()
+                    both_made_a_claim.wait()
                     first = False
                 if not pks:
                     return taken
@@ -103,8 +105,7 @@ def test_two_workers_claiming_the_same_chunk_at_once_take_each_application_once(
                 taken += pks
 
     first, second = run_both(worker)
-    assert first and second  # both got work
-    assert not set(first) & set(second)
+    assert sorted([len(first), len(second)]) == [0, APPLICATIONS]  # one took the whole chunk
     everyone = Counter(first + second)
     with unit_of_work(kofu_env.db_url) as session:
         apps = session.scalars(select(Application)).all()

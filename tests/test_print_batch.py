@@ -22,6 +22,7 @@ from kofu.settings import SAMPLE_CONFIG, PrintSettings, get_settings
 from tasks.notice_pdf import CounterInfo, NoticeContent, write_notice_pdf
 from tasks.print_batch import PrintItem, cover_for, plan_print_batches, write_print_batch
 from tasks.refusal_letter import RefusalContent, RefusalReason, write_refusal_letter
+from tests.conftest import TEST_KEY  # here, not in a test: a late import reruns its env reset
 
 ISSUED = date(2026, 11, 26)
 PASSWORD = "correct horse battery staple"
@@ -577,7 +578,6 @@ def test_encryption_needs_a_password_before_anything_is_written(kofu_env, tmp_pa
 
 
 def test_cli_refuses_to_start_a_night_without_the_password(tmp_path):
-    from tests.conftest import TEST_KEY
     from tests.test_cli import assert_one_line_error, kofu
 
     config = tmp_path / "municipality.toml"

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from kofu.db import unit_of_work
 from kofu.runners import KofuTaskRunner
 from models import Application, ApplicationState, Notice
+from tests.conftest import TEST_KEY  # here, not in a test: a late import reruns its env reset
 from tests.helpers import portrait_jpeg, write_delivery
 
 S = ApplicationState
@@ -48,7 +49,6 @@ def small_chunks(kofu_env, tmp_path, monkeypatch):
 def _demo_night(settings, applications: int = 60):
     from kofu.demo_data import write_demo_data
     from tasks.register import read_register, upsert_residents
-    from tests.conftest import TEST_KEY
 
     register_csv, truth = write_demo_data(
         settings.data_dir / "demo",

@@ -24,6 +24,7 @@ from tasks.visit_windows import (
     is_open,
     notices_without_window,
 )
+from tests.conftest import TEST_KEY  # here, not in a test: a late import reruns its env reset
 
 JST = ZoneInfo("Asia/Tokyo")
 MAIN = "見本市役所 市民課"
@@ -410,7 +411,6 @@ def test_a_nightly_run_gives_every_notice_a_window_and_publishes_the_load(kofu_e
     from flows.nightly import nightly
     from kofu.demo_data import write_demo_data
     from tasks.register import read_register, upsert_residents
-    from tests.conftest import TEST_KEY
 
     register_csv, truth = write_demo_data(
         kofu_env.data_dir / "demo",
