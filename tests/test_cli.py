@@ -95,6 +95,12 @@ def test_a_wrong_task_runner_stops_the_run_before_it_starts(tmp_path, env, needl
     assert "Starting temporary server" not in result.stdout + result.stderr  # no flow started
 
 
+def test_a_wrong_task_runner_stops_the_demo_before_it_writes_anything(tmp_path):
+    result = kofu("demo", env={"KOFU_TASK_RUNNER": "spark"}, tmp_path=tmp_path)
+    assert_one_line_error(result, "KOFU_TASK_RUNNER='spark'")
+    assert not (tmp_path / "var" / "demo").exists()
+
+
 def test_unknown_option_is_a_usage_error_without_traceback(tmp_path):
     result = kofu("status", "--bogus", tmp_path=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
