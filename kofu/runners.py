@@ -5,8 +5,8 @@ flow's task runner. Which runner is an operations choice, not the municipality's
 read from the environment when the flow run starts (``KOFU_TASK_RUNNER``):
 
 - ``processes`` (the default): Prefect's ProcessPoolTaskRunner, one process per core
-  (``KOFU_WORKERS`` to change). Photo decoding, face detection and PDF drawing hold the
-  GIL for much of their time, so threads fight over one core; processes use them all.
+  (``KOFU_WORKERS`` to change). PDF drawing (reportlab) and the Python parts of the photo
+  checks hold the GIL, so threads fight over one core; processes use them all.
 - ``threads``: Prefect's ThreadPoolTaskRunner (``KOFU_WORKERS``, default 4). No process
   start-up (a few seconds), so the tests and small nights use it.
 - ``dask``: prefect-dask's DaskTaskRunner. With ``KOFU_DASK_ADDRESS`` (``tcp://host:8786``)
