@@ -508,9 +508,7 @@ def demo(
 ) -> None:
     """Synthetic register + delivery, then a nightly run."""
     from kofu.demo import run_demo
-    from kofu.runners import runner_choice
 
-    runner_choice()  # a wrong KOFU_TASK_RUNNER or KOFU_WORKERS: one line, before any data
     run_demo(_settings, residents=residents, applications=applications, console=out)
 
 

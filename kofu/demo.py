@@ -99,8 +99,10 @@ def run_demo(
     make_settings: Callable[[], Settings], *, residents: int, applications: int, console: Console
 ) -> dict:
     ensure_demo_key()
-    settings = make_settings()
+    settings = make_settings()  # also points Prefect at a served server: import it after
+    from kofu.runners import runner_choice
 
+    runner_choice()  # a wrong KOFU_TASK_RUNNER or KOFU_WORKERS: one line, before any data
     from flows.nightly import japan_today
     from flows.nightly import nightly as nightly_flow
 
