@@ -127,7 +127,8 @@ def decide_match(
     candidates: list[Candidate],
     rules: ScoringRules,
 ) -> MatchDecision:
-    """Decide from the candidates found by number and by the blocking keys."""
+    """Decide from the candidates found by number and by the blocking keys. One resident by
+    number decides alone (``find_candidates`` does not read the blocking keys for it)."""
     if len(by_number) == 1:
         resident = by_number[0]
         ranked = rank(applicant.keys, [resident.keys], rules)
@@ -253,11 +254,17 @@ def find_candidates(
     - wide only: the postal code with the family reading, or with the given reading. A postal
       area can hold thousands of residents, so these bring hundreds of candidates for a
       common surname: they are searched only before a "no match" (``decide_widening``).
-    Each key brings at most ``MAX_CANDIDATES``."""
+    Each key brings at most ``MAX_CANDIDATES``.
+
+    When the number finds exactly one resident, tier 1 decides on that resident alone and
+    the blocking keys are not read: most applicants give their number, and reading ~100
+    candidates each was most of the stage's time against a large register."""
     k = applicant.keys
     by_number: list[Candidate] = []
     if applicant.number_hmac:
         by_number = _load(session, _BY_NUMBER, {"number": applicant.number_hmac})
+        if len(by_number) == 1:
+            return by_number, []
     params = {
         "birth": k.birth_date,
         "names": sorted({k.family + k.given, k.given + k.family}),

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from kofu.db import unit_of_work
+from kofu.mynumber import keyed_hash
 from models import ApplicationState as S
 from tasks.matching import Applicant, decide_match, find_candidates, person_keys
 from tasks.register import read_register, upsert_residents
@@ -119,6 +120,32 @@ def test_nothing_in_common_finds_nobody(register):
     assert codes == []
     d = decide_match(applicant, [], [], ScoringRules())
     assert d.state == S.NO_MATCH
+
+
+def test_a_number_that_finds_one_resident_reads_no_blocking_keys(kofu_env, tmp_path):
+    """Tier 1 decides on the one resident the number finds, so the blocking keys are not read
+    for it; a number the register does not hold falls back to them."""
+    numbered = {**TARO, "individual_number": ROW["individual_number"]}
+    path = write_csv(tmp_path / "register.csv", [numbered, STRANGER])
+    with unit_of_work(kofu_env.db_url, write=True) as session:
+        upsert_residents(session, read_register(path, KEY))
+        session.commit()
+    _, typed = found(kofu_env.db_url)
+    known = Applicant(typed.keys, keyed_hash(ROW["individual_number"], KEY))
+    unknown = Applicant(typed.keys, keyed_hash("123456789018", KEY))
+    with unit_of_work(kofu_env.db_url) as session:
+        by_number, candidates = find_candidates(session, known)
+        assert [c.resident_code for c in by_number] == [TARO["resident_code"]]
+        assert candidates == []
+        decision = decide_match(known, by_number, candidates, ScoringRules())
+        assert (decision.state, decision.method) == (S.MATCHED, "individual-number")
+
+        by_number, candidates = find_candidates(session, unknown)
+        assert by_number == []
+        assert [c.resident_code for c in candidates] == [
+            TARO["resident_code"],
+            STRANGER["resident_code"],
+        ]
 
 
 def test_the_blocking_statement_runs_on_the_indexes(register, kofu_env):
