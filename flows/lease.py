@@ -1,39 +1,60 @@
-"""One pipeline run at a time. A nightly run or a rerun holds the "pipeline" lease, a row in
-the application database, while it writes, and a heartbeat thread renews it. A second run is
-refused with one line while the lease is live. A run that was killed cannot release its
-lease; the lease expires ``ttl`` after the last heartbeat, and the next run takes it over,
-reports the dead run, and marks its Prefect flow run crashed.
+"""One pipeline run at a time, held by a lock that dies with its process.
+
+- SQLite: ``fcntl.flock`` on ``<database>.lock`` beside the database file, kept open for the
+  run. The kernel drops the lock the moment the process dies, however it dies.
+- PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock``) on a connection kept
+  open for the run. The server drops it the moment that connection ends: the kernel closes
+  the socket of a killed process at once, and TCP keepalives (set below) end the session of
+  a machine that lost power within about two minutes.
+
+A second run is refused at once with one line naming the holder. The ``run_leases`` row is
+only the record of who holds the lock, for that message: it grants nothing. A row found by
+a run that did get the lock was left by a run that died holding it; that run is reported
+and its Prefect flow run marked Crashed (``begin_run``).
 
 The deployment's concurrency limit (prefect.yaml) stops overlapping scheduled runs too; the
-lease also covers runs started by hand (`kofu nightly`, `kofu rerun`) and from other hosts.
+lock also covers runs started by hand (`kofu nightly`, `kofu rerun`) and from other hosts.
 """
 
 from __future__ import annotations
 
-import logging
+import fcntl
 import os
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 
-from sqlalchemy import delete, update
+from sqlalchemy import Connection, create_engine, delete, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from kofu.atomic import remove_stale_temp_files
-from kofu.db import unit_of_work
+from kofu.db import ENGINE_OPTIONS, is_sqlite, unit_of_work
 from kofu.errors import UserError
 from kofu.private import secure_data_dir
 from kofu.settings import Settings
 from models import RunLease
+from models.types import JST
 from tasks.chunks import with_db_retry
 from tasks.queues import release_abandoned
 
 PIPELINE = "pipeline"
-# Long enough that a busy machine never misses it, short enough that a dead run's lease
-# frees itself before the next night.
-DEFAULT_TTL = timedelta(minutes=10)
+# The run lock's advisory key ("kofu" "run" in ASCII). Not PG_WRITER_LOCK (kofu/db.py): every
+# write transaction takes that one, and the run must not block its own writes.
+PG_RUN_LOCK = 0x6B6F6675_0072756E
+# Server-side keepalives on the lock's connection: a client machine that vanished (power
+# cut, network gone) is noticed after about 60 + 6 x 10 s and its lock freed. A server-wide
+# idle_session_timeout must not end the idle lock connection (and the lock) mid-run.
+_PG_LOCK_SESSION = (
+    "SET tcp_keepalives_idle = 60",
+    "SET tcp_keepalives_interval = 10",
+    "SET tcp_keepalives_count = 6",
+    "SET idle_session_timeout = 0",
+    "SET idle_in_transaction_session_timeout = 0",
+)
 
 
 class RunInProgress(UserError):
@@ -42,7 +63,7 @@ class RunInProgress(UserError):
 
 @dataclass(frozen=True)
 class Taken:
-    """The lease, and the run that held it before us if that one died holding it."""
+    """The lock, and the run that held it before us if that one died holding it."""
 
     holder: str
     dead_holder: str | None = None
@@ -65,114 +86,168 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _refusal(lease: RunLease) -> RunInProgress:
-    return RunInProgress(
-        f"another run is writing this database: {lease.holder}, since "
-        f"{_utc(lease.acquired_at):%Y-%m-%d %H:%M} UTC. Wait for it to finish; if its process "
-        f"is gone, its lease frees itself at {_utc(lease.expires_at):%H:%M} UTC"
+# --- The lock itself ------------------------------------------------------------------
+
+
+class _Lock:
+    """A held run lock: a locked file descriptor (SQLite) or a connection (PostgreSQL)."""
+
+    def __init__(self, fd: int | None = None, conn: Connection | None = None) -> None:
+        self.fd, self.conn = fd, conn
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor drops its flock
+            self.fd = None
+        if self.conn is not None:
+            try:
+                self.conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_RUN_LOCK})
+            finally:
+                engine = self.conn.engine
+                self.conn.close()  # the session ends: the server drops the lock anyway
+                engine.dispose()
+                self.conn = None
+
+
+def lock_path(db_url: str) -> Path | None:
+    """``<database file>.lock``; None for an in-memory database (one process only)."""
+    database = make_url(db_url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(f"{Path(database).resolve()}.lock")
+
+
+def _try_lock(db_url: str) -> _Lock | None:
+    """The run lock if it is free now, else None. Never waits."""
+    if is_sqlite(db_url):
+        path = lock_path(db_url)
+        if path is None:
+            return _Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise UserError(
+                f"cannot open the run lock file {path} ({type(exc).__name__}): the data"
+                " directory must be writable"
+            ) from None
+        try:
+            # flock, not fcntl/lockf: a flock belongs to the open file, so a second open in
+            # the same process (the CLI's check before its flow takes the lock) conflicts too.
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return _Lock(fd=fd)
+    # Its own connection, outside every pool: a pooled one would keep the session's lock
+    # when handed back.
+    engine = create_engine(
+        db_url,
+        poolclass=NullPool,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"options": "-c timezone=UTC"},
+        **ENGINE_OPTIONS,
     )
+    conn = engine.connect()
+    try:
+        for statement in _PG_LOCK_SESSION:
+            conn.execute(text(statement))
+        got = conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_RUN_LOCK})
+    except BaseException:
+        conn.close()
+        engine.dispose()
+        raise
+    if not got:
+        conn.close()
+        engine.dispose()
+        return None
+    return _Lock(conn=conn)
 
 
-def acquire(
-    db_url: str,
-    holder: str,
-    flow_run_id: str | None = None,
-    ttl: timedelta = DEFAULT_TTL,
-    now: datetime | None = None,
-) -> Taken:
-    def attempt() -> Taken:
-        moment = now or datetime.now(UTC)
+def _refusal(db_url: str) -> RunInProgress:
+    with unit_of_work(db_url) as session:
+        lease = session.get(RunLease, PIPELINE)
+        if lease is None:  # it took the lock a moment ago and has not written its name yet
+            return RunInProgress(
+                "another run is writing this database (it is just starting): wait for it to finish"
+            )
+        since = _utc(lease.acquired_at).astimezone(JST)
+        return RunInProgress(
+            f"another run is writing this database: {lease.holder}, since"
+            f" {since:%Y-%m-%d %H:%M} JST. Wait for it to finish; if its process is killed,"
+            " the next run can start at once"
+        )
+
+
+# --- Taking it for a run ----------------------------------------------------------------
+
+
+def acquire(db_url: str, holder: str, flow_run_id: str | None = None) -> tuple[_Lock, Taken]:
+    """Take the run lock now, or raise RunInProgress. Writes the holder's record, and
+    returns the record of a run that died holding the lock, if it left one."""
+    lock = _try_lock(db_url)
+    if lock is None:
+        raise _refusal(db_url)
+
+    def record() -> Taken:
+        moment = datetime.now(UTC)
         with unit_of_work(db_url, write=True) as session:
             lease = session.get(RunLease, PIPELINE)
-            if lease is not None and _utc(lease.expires_at) > moment:
-                raise _refusal(lease)
             taken = Taken(holder)
             if lease is None:
                 session.add(
                     RunLease(
-                        name=PIPELINE,
-                        holder=holder,
-                        flow_run_id=flow_run_id,
-                        acquired_at=moment,
-                        expires_at=moment + ttl,
+                        name=PIPELINE, holder=holder, flow_run_id=flow_run_id, acquired_at=moment
                     )
                 )
-            else:  # expired: its holder died without releasing it
-                taken = Taken(holder, lease.holder, lease.flow_run_id, _utc(lease.expires_at))
-                lease.holder, lease.flow_run_id = holder, flow_run_id
-                lease.acquired_at, lease.expires_at = moment, moment + ttl
+            else:  # we have the lock, so its holder is gone: it died without releasing
+                taken = Taken(holder, lease.holder, lease.flow_run_id, _utc(lease.acquired_at))
+                lease.holder, lease.flow_run_id, lease.acquired_at = holder, flow_run_id, moment
             session.commit()
             return taken
 
-    return with_db_retry(attempt)
+    try:
+        return lock, with_db_retry(record)
+    except BaseException:
+        lock.release()
+        raise
 
 
-def renew(db_url: str, holder: str, ttl: timedelta = DEFAULT_TTL) -> bool:
-    """Push the expiry on; False if the lease is no longer ours."""
+def release(db_url: str, lock: _Lock, holder: str) -> None:
+    """Delete our record, then drop the lock (in that order: a record without a lock behind
+    it only ever means a run that died)."""
 
-    def attempt() -> bool:
-        with unit_of_work(db_url, write=True) as session:
-            done = session.execute(
-                update(RunLease)
-                .where(RunLease.name == PIPELINE, RunLease.holder == holder)
-                .values(expires_at=datetime.now(UTC) + ttl)
-            )
-            session.commit()
-            return done.rowcount == 1
-
-    return with_db_retry(attempt)
-
-
-def release(db_url: str, holder: str) -> None:
-    def attempt() -> None:
+    def forget() -> None:
         with unit_of_work(db_url, write=True) as session:
             session.execute(
                 delete(RunLease).where(RunLease.name == PIPELINE, RunLease.holder == holder)
             )
             session.commit()
 
-    with_db_retry(attempt)
+    try:
+        with_db_retry(forget)
+    finally:
+        lock.release()
 
 
-def check_free(db_url: str, now: datetime | None = None) -> None:
-    """Refuse now, with one line, if a live run holds the lease (the CLI asks before it
-    starts a flow; the flow's own ``acquire`` still decides)."""
-    moment = now or datetime.now(UTC)
-    with unit_of_work(db_url) as session:
-        lease = session.get(RunLease, PIPELINE)
-        if lease is not None and _utc(lease.expires_at) > moment:
-            raise _refusal(lease)
+def check_free(db_url: str) -> None:
+    """Refuse now, with one line, if a run holds the lock (the CLI asks before it starts a
+    flow; the flow's own ``acquire`` still decides)."""
+    lock = _try_lock(db_url)
+    if lock is None:
+        raise _refusal(db_url)
+    lock.release()
 
 
 @contextmanager
-def held(
-    db_url: str, holder: str, flow_run_id: str | None = None, ttl: timedelta = DEFAULT_TTL
-) -> Iterator[Taken]:
-    """Hold the lease for the body, renewed every fifth of ``ttl``; released at the end,
-    whatever happens. A process killed inside never reaches ``finally``: the lease expires."""
-    taken = acquire(db_url, holder, flow_run_id, ttl)
-    stop = threading.Event()
-
-    def heartbeat() -> None:
-        while not stop.wait(ttl.total_seconds() / 5):
-            try:
-                if not renew(db_url, holder, ttl):
-                    # Stalled past the ttl and taken over: say so loudly; the guarded
-                    # transitions keep the two runs from doing any application twice.
-                    logging.getLogger("kofu.lease").error(
-                        "the run lease was taken over by another run while this one still ran"
-                    )
-            except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
-                continue
-
-    beat = threading.Thread(target=heartbeat, name="kofu-lease-heartbeat", daemon=True)
-    beat.start()
+def held(db_url: str, holder: str, flow_run_id: str | None = None) -> Iterator[Taken]:
+    """Hold the run lock for the body; released at the end, whatever happens. A process
+    killed inside never reaches ``finally``, and needs not: the lock dies with it."""
+    lock, taken = acquire(db_url, holder, flow_run_id)
     try:
         yield taken
     finally:
-        stop.set()
-        beat.join()
-        release(db_url, holder)
+        release(db_url, lock, holder)
 
 
 def _release_abandoned(db_url: str) -> int:
@@ -183,8 +258,8 @@ def _release_abandoned(db_url: str) -> int:
 
 
 def begin_run(taken: Taken, settings: Settings) -> None:
-    """First thing under the lease: clear what a killed run left, and report the run that
-    died holding the lease, marking its Prefect flow run crashed if Prefect still shows it
+    """First thing under the lock: clear what a killed run left, and report the run that
+    died holding the lock, marking its Prefect flow run crashed if Prefect still shows it
     running."""
     from uuid import UUID
 
@@ -212,10 +287,11 @@ def begin_run(taken: Taken, settings: Settings) -> None:
     if taken.dead_holder is None:
         return
     logger.warning(
-        "the previous run (%s) stopped without finishing: its lease expired at %s UTC. This run"
-        " carries its applications on from their last good state.",
+        "the previous run (%s, started %s JST) stopped without finishing: its process died and"
+        " the run lock with it. This run carries its applications on from their last good"
+        " state.",
         taken.dead_holder,
-        f"{taken.dead_since:%Y-%m-%d %H:%M}",
+        f"{taken.dead_since.astimezone(JST):%Y-%m-%d %H:%M}" if taken.dead_since else "?",
     )
     if not taken.dead_flow_run_id:
         return
@@ -223,7 +299,7 @@ def begin_run(taken: Taken, settings: Settings) -> None:
         with get_client(sync_client=True) as client:
             dead = client.read_flow_run(UUID(taken.dead_flow_run_id))
             if dead.state is not None and not dead.state.is_final():
-                message = "killed: its lease expired and the next run took over"
+                message = "killed: its process died holding the run lock; the next run took over"
                 client.set_flow_run_state(dead.id, Crashed(message=message), force=True)
                 logger.warning("flow run %s marked Crashed", dead.name)
     except Exception as exc:  # noqa: BLE001 - reporting must not stop tonight's run

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,8 +53,7 @@ def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict:
     batch_id = batch_id or folder.name
     upgrade_schema(settings.db_url)
     holder = holder_name(flow_run.name or f"nightly {batch_id}")
-    ttl = timedelta(seconds=settings.lease_ttl_seconds)
-    with held(settings.db_url, holder, current_flow_run_id(), ttl) as lease:
+    with held(settings.db_url, holder, current_flow_run_id()) as lease:
         begin_run(lease, settings)
         progress = Progress(f"nightly {batch_id}", ("intake", *STAGE_STEPS, "earlier batches"))
         # Failure-queue items due for another attempt (tasks/queues.py), this batch's too.

@@ -6,7 +6,7 @@ that get through are marked resolved, the others wait for their next attempt."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from prefect import flow
 
@@ -42,8 +42,7 @@ def rerun_failed(batch_id: str) -> dict:
     now = datetime.now(UTC)
     today = now.astimezone(JST).date()
     holder = holder_name(f"rerun {batch_id}")
-    ttl = timedelta(seconds=settings.lease_ttl_seconds)
-    with held(settings.db_url, holder, current_flow_run_id(), ttl) as lease:
+    with held(settings.db_url, holder, current_flow_run_id()) as lease:
         begin_run(lease, settings)
         progress = Progress(f"rerun {batch_id}", STAGE_STEPS)
         take_failure_items(settings, now, batch_id)

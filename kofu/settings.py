@@ -336,8 +336,6 @@ class Settings(BaseSettings):
     secret_key_file: Path | None = None
     # Opens the encrypted print batches ([print] encrypt = true); see print_password().
     print_password: str | None = Field(default=None, repr=False)
-    # How long a killed run's lease blocks the next run (flows/lease.py); renewed every fifth.
-    lease_ttl_seconds: float = Field(default=600, gt=0)
 
     @property
     def db_url(self) -> str:

@@ -1,4 +1,4 @@
-"""Run leases: one pipeline run at a time writes a municipality's database."""
+"""The run lock's record: who holds it, for the message that refuses a second run."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from models.types import TZDateTime
 
 
 class RunLease(Base):
-    """Held by the run that writes; renewed by its heartbeat while it lives. A lease past
-    ``expires_at`` belonged to a run that died (killed, power lost) without releasing it."""
+    """Written by the run that holds the run lock (flows/lease.py: a file lock or a
+    PostgreSQL advisory lock, which dies with its process) and deleted when it lets go. The
+    row grants nothing: a row found by the next run that gets the lock was left by a run
+    that died holding it."""
 
     __tablename__ = "run_leases"
 
@@ -22,4 +24,3 @@ class RunLease(Base):
     # The Prefect flow run that holds it, to mark it crashed if it died.
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
     acquired_at: Mapped[datetime] = mapped_column(TZDateTime)
-    expires_at: Mapped[datetime] = mapped_column(TZDateTime)

@@ -2,9 +2,12 @@
 photo checks, while notices are written, while the print batch is assembled), then run to
 the end: nothing lost, nothing done twice, no half-written file.
 
-Each killed run is a real `kofu nightly` process (with its own Prefect server) in a process
-group of its own, so the kill takes everything down at once, as a power cut would. The test
-watches the application database and kills when the run is inside the stage it wants."""
+Each killed run is a real `kofu nightly` process in a process group of its own, so the kill
+takes everything down at once, as a power cut would. The test watches the application
+database and kills when the run is inside the stage it wants. Each next run starts the
+moment the last one is dead: the run lock dies with its process, so it is never refused,
+and it marks the killed run's Prefect flow run Crashed (the killed runs report to this
+session's Prefect server, so the test can read their states)."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from pypdf import PdfReader
@@ -26,12 +30,11 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from kofu.db import unit_of_work
 from kofu.settings import SAMPLE_CONFIG
-from models import Application, ApplicationState, Notice, PrintBatch, RefusalLetter
+from models import Application, ApplicationState, Notice, PrintBatch, RefusalLetter, RunLease
 from tests.conftest import FONT_CACHE, TEST_KEY
 from tests.helpers import db_env
 
 S = ApplicationState
-LEASE_TTL = 2.0  # seconds: how long a killed run's lease blocks the next one
 TRANSIENT = {S.RECEIVED, S.PHOTO_OK, S.MATCHED}
 
 
@@ -75,7 +78,8 @@ def delivery(tmp_path_factory):
     return register_csv, truth, config
 
 
-def _kill_when(env: dict, inbox: Path, db_url: str, point: str) -> None:
+def _kill_when(env: dict, inbox: Path, db_url: str, point: str) -> str:
+    """Start a run, kill it inside ``point``, and return its Prefect flow run's id."""
     process = subprocess.Popen(
         [sys.executable, "-m", "kofu.cli", "nightly", "--inbox", str(inbox)],
         env=env,
@@ -89,16 +93,23 @@ def _kill_when(env: dict, inbox: Path, db_url: str, point: str) -> None:
             if process.poll() is not None:
                 pytest.fail(f"the run ended (exit {process.returncode}) before the {point} stage")
             try:
-                reached = KILL_POINTS[point](*_counts(db_url))
+                reached = KILL_POINTS[point](*_counts(db_url)) and _holder_run(db_url)
             except (OperationalError, ProgrammingError):  # no tables yet (SQLite, PostgreSQL)
-                reached = False
+                reached = None
             if reached:
-                return
+                return reached
             time.sleep(0.01)
         pytest.fail(f"the {point} stage was not reached in time")
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def _holder_run(db_url: str) -> str | None:
+    """The flow run id of the run holding the run lock, once it has written its record."""
+    with unit_of_work(db_url) as session:
+        lease = session.get(RunLease, "pipeline")
+        return lease.flow_run_id if lease is not None else None
 
 
 def test_killed_three_times_then_finished_loses_nothing_and_repeats_nothing(
@@ -117,7 +128,6 @@ def test_killed_three_times_then_finished_loses_nothing_and_repeats_nothing(
         "KOFU_DATA_DIR": str(data),
         "KOFU_SECRET_KEY": TEST_KEY,
         "KOFU_CONFIG": str(config),
-        "KOFU_LEASE_TTL_SECONDS": str(LEASE_TTL),
         **db_env(data),
     }
     for name, value in env_vars.items():
@@ -130,13 +140,21 @@ def test_killed_three_times_then_finished_loses_nothing_and_repeats_nothing(
     with unit_of_work(settings.db_url, write=True) as session:
         upsert_residents(session, read_register(register_csv, TEST_KEY.encode()))
         session.commit()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KOFU_")}
-    env.update(env_vars, PREFECT_HOME=str(tmp_path / "prefect-killed"))
+    from prefect.client.orchestration import get_client
 
-    for point in KILL_POINTS:
-        _kill_when(env, truth.folder, settings.db_url, point)
-        time.sleep(LEASE_TTL + 0.5)  # the dead run's lease expires
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOFU_")}
+    # The killed runs report to this session's Prefect server, which outlives them.
+    env.update(env_vars, PREFECT_API_URL=str(get_client(sync_client=True).api_url))
+
+    # No pause between a kill and the next run: the lock died with the killed process.
+    killed = [_kill_when(env, truth.folder, settings.db_url, point) for point in KILL_POINTS]
     summary = nightly(inbox=str(truth.folder))
+
+    # Each killed run was marked Crashed by the run after it.
+    with get_client(sync_client=True) as client:
+        states = [client.read_flow_run(UUID(run_id)).state for run_id in killed]
+    assert [s.type.value for s in states] == ["CRASHED"] * 3
+    assert all("died holding the run lock" in s.message for s in states)
 
     with unit_of_work(settings.db_url) as session:
         apps = {a.application_id: a for a in session.scalars(select(Application))}
