@@ -47,6 +47,10 @@ REQUIRED_FIELDS = (
     "photo",
 )
 OPTIONAL_FIELDS = ("individual_number",)
+# Reasons kept on the application that do not make it invalid. A wrong check digit on the
+# optional individual number is a typing mistake (DESIGN.md): the number is dropped, the
+# reason stays, and matching goes on without the number.
+NOTED_ONLY: Final = frozenset({"individual-number-check-digit"})
 CHANNELS = frozenset({"smartphone", "pc", "kiosk", "mail"})
 # ASCII digits only: \d would also take full-width and other scripts' digits.
 _APPLICATION_ID = re.compile(r"[0-9]{1,64}")
@@ -90,7 +94,7 @@ class ParsedApplication:
 
     @property
     def valid(self) -> bool:
-        return not self.reasons
+        return all(reason in NOTED_ONLY for reason in self.reasons)
 
 
 @dataclass(frozen=True)
@@ -182,8 +186,8 @@ def parse_line(
         if not isinstance(number, str) or not is_well_formed(number):
             reasons.append("bad-individual-number")
         elif not has_valid_check_digit(number):
-            # Not an individual number at all (総務省令第85号 第5条): a typo or a made-up
-            # number. Only the resident can say which, so the application is invalid.
+            # Not an individual number (総務省令第85号 第5条): a typing mistake on an optional
+            # field. It is neither stored nor used; the reason stays on the application.
             reasons.append("individual-number-check-digit")
         else:
             out["individual_number_hmac"] = keyed_hash(number, key)

@@ -91,10 +91,20 @@ def test_symlink_out_of_the_delivery_is_refused(tmp_path):
     assert "photo-path-outside-delivery" in item.reasons
 
 
-def test_a_bad_check_digit_makes_the_application_invalid(tmp_path):
+def test_a_bad_check_digit_is_kept_as_a_reason_and_the_number_dropped(tmp_path):
+    """A typing mistake on an optional field: the application stays valid and goes on to
+    matching without the number, which is neither stored nor hashed."""
     item = parse(tmp_path, encode(application_line(individual_number="983205673215")))
-    assert not item.valid and item.reasons == ["individual-number-check-digit"]
+    assert item.valid and item.reasons == ["individual-number-check-digit"]
     assert "individual_number_hmac" not in item.fields
+    assert "983205673215" not in repr(item)
+    # With a real break of the contract beside it, the application is invalid for both.
+    both = parse(
+        tmp_path,
+        encode(application_line(individual_number="983205673215", birth_date="1980-02-30")),
+    )
+    assert not both.valid
+    assert both.reasons == ["individual-number-check-digit", "bad-birth-date"]
 
 
 @pytest.mark.parametrize(
