@@ -135,3 +135,29 @@ def test_register_status_decides_eligibility():
 def test_evidence_never_carries_the_number_hash():
     d = decide(applicant(), [resident()])
     assert "h" * 64 not in repr(d.evidence)
+
+
+SQL_FAMILY = "山田'; DROP TABLE residents;--"
+
+
+def test_a_family_name_that_differs_entirely_goes_to_a_person_whatever_else_agrees():
+    """The reading, birth date, address and even the number agree with the register's 吉田,
+    but the kanji family name is another one entirely: a married name or another person."""
+    yoshida = resident(5, family="吉田", fk="ヨシダ")
+    typed = {"family": SQL_FAMILY, "fk": "ヨシダ"}
+    by_number = decide(applicant(**typed), [yoshida], [yoshida])
+    assert by_number.state == S.NEEDS_REVIEW and by_number.resident_id is None
+    assert by_number.reasons == ("family-name-differs-from-register",)
+    assert by_number.evidence["candidates"][0]["fields"]["family"] == "different"
+    without = decide(applicant(number=None, **typed), candidates=[yoshida])
+    assert without.state == S.NEEDS_REVIEW and without.resident_id is None
+    # Even with weights that would let the score match alone, a person decides.
+    lenient = ScoringRules(match_threshold=20.0, review_threshold=10.0)
+    scored = decide_match(applicant(number=None, **typed), [], [yoshida], lenient)
+    assert (scored.state, scored.reasons) == (
+        S.NEEDS_REVIEW,
+        ("family-name-differs-from-register",),
+    )
+    # A registered variant form (𠮷/吉) is the same name: matched.
+    variant = decide(applicant(family="𠮷田", fk="ヨシダ"), [yoshida], [yoshida])
+    assert (variant.state, variant.resident_id) == (S.MATCHED, 5)
