@@ -1,38 +1,43 @@
-"""The nightly issuance run: intake -> photos -> matching -> notices -> print batch."""
+"""The nightly issuance run: intake -> photos -> matching -> notices -> print batch.
+
+Without ``inbox`` (the scheduled run), it takes in every delivery folder of the inbox that
+is ready and not yet taken in, oldest first, each as its own batch (tasks/inbox.py); a night
+with none is a normal night. With ``inbox``, that one folder, ready or not. Then it carries
+on the earlier batches: their failure-queue items that are due again, and work an earlier
+run left (a killed run, a person's review decisions since). A run that leaves work behind
+ends "Completed with failures" (flows/summary.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
+from prefect.states import State
 
 from flows.lease import begin_run, current_flow_run_id, held, holder_name
-from flows.stages import (
-    STAGE_STEPS,
-    Progress,
-    publish_summary,
-    run_stages,
-    settle_failure_items,
-    take_failure_items,
-)
-from kofu.db import upgrade_schema
+from flows.stages import STAGE_STEPS, run_stages, settle_failure_items, take_failure_items
+from flows.summary import Progress, final_state, left_behind, publish_night
+from kofu.db import unit_of_work, upgrade_schema
+from kofu.errors import UserError
 from kofu.runners import KofuTaskRunner
-from kofu.settings import get_settings
+from kofu.settings import Settings, get_settings
+from models.types import JST
+from tasks.chunks import batches_with_work, with_db_retry
+from tasks.inbox import Delivery, scan_inbox, taken_in
 from tasks.intake import intake_task
 
-# Business dates (notice date, deadline, batch name) follow Japan's calendar day.
-JST = ZoneInfo("Asia/Tokyo")
+__all__ = ["JST", "japan_today", "nightly"]
 
 
 def japan_today() -> date:
+    # Business dates (notice date, deadline, batch name) follow Japan's calendar day.
     return datetime.now(UTC).astimezone(JST).date()
 
 
 def _run_name() -> str:
-    """`nightly 2026-11-26`: the batch the run works on, as staff know it."""
+    """`nightly 2026-11-26`: the batch the run works on, as staff know it, or the night."""
     params = flow_run.parameters
     inbox = params.get("inbox")
     return f"nightly {params.get('batch_id') or (Path(inbox).name if inbox else japan_today())}"
@@ -45,47 +50,144 @@ def _run_name() -> str:
     # Threads, processes or a Dask cluster: KOFU_TASK_RUNNER, read at the run's start.
     task_runner=KofuTaskRunner(),
 )
-def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict:
+def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict | State:
     settings = get_settings()
+    if batch_id and not inbox:
+        raise UserError("batch_id names the batch of one inbox folder: give inbox too")
     now = datetime.now(UTC)
     today = now.astimezone(JST).date()
-    folder = Path(inbox) if inbox else settings.data_dir / "inbox" / today.isoformat()
-    batch_id = batch_id or folder.name
     upgrade_schema(settings.db_url)
-    holder = holder_name(flow_run.name or f"nightly {batch_id}")
-    with held(settings.db_url, holder, current_flow_run_id()) as lease:
-        begin_run(lease, settings)
-        progress = Progress(f"nightly {batch_id}", ("intake", *STAGE_STEPS, "earlier batches"))
-        # Failure-queue items due for another attempt (tasks/queues.py), this batch's too.
+    holder = holder_name(flow_run.name or "nightly")
+    with held(settings.db_url, holder, current_flow_run_id()) as lock:
+        begin_run(lock, settings)
+        # Failure-queue items due for another attempt (tasks/queues.py), any batch's.
         due = take_failure_items(settings, now)
-        intake = intake_task(settings, folder, batch_id, today)
-        progress.step("intake")
-        get_run_logger().info(
-            "intake %s: %d received, %d invalid, %d rejected lines, %d already taken in",
+        if inbox:
+            deliveries = [Delivery(Path(inbox), "ready")]
+        else:
+            with unit_of_work(settings.db_url) as session:
+                deliveries = scan_inbox(settings.inbox_dir, taken_in(session))
+            _log_inbox(settings.inbox_dir, deliveries)
+        ready = [d for d in deliveries if d.status == "ready"]
+        steps = [f"{d.batch_id} {step}" for d in ready for step in ("intake", *STAGE_STEPS)]
+        progress = Progress(flow_run.name or "nightly", [*steps, "earlier batches"])
+        done: list[tuple[str, dict]] = []
+        not_taken = [d for d in deliveries if d.status == "refused"]
+        for delivery in ready:
+            name = batch_id if inbox and batch_id else delivery.batch_id
+            try:
+                intake = _take_in(settings, delivery.folder, name, today)
+            except (UserError, OSError) as exc:
+                if inbox:
+                    raise  # the one folder asked for: say why, with one line
+                get_run_logger().error(
+                    "delivery %s not taken in (%s): it is tried again next night",
+                    delivery.folder.name,
+                    type(exc).__name__,
+                )
+                not_taken.append(Delivery(delivery.folder, "refused", "intake-failed"))
+                continue
+            progress.step(f"{name} intake")
+            counts = run_stages(settings, name, today, now, _Steps(progress, name))
+            counts["failures"] = settle_failure_items(settings, name, now)
+            done.append((name, {"intake": intake, **counts}))
+        retried = _earlier_batches(settings, due, {b for b, _ in done}, today, now, progress)
+        if retried and done:
+            done[-1][1]["retried"] = retried
+        rows = None if inbox else [_row(d, not_taken) for d in deliveries]
+        summaries = publish_night(settings, done, today, progress, rows, settings.inbox_dir)
+        result = dict(summaries[-1]) if summaries else _empty_night()
+        result.update(batches=summaries, deliveries=rows or [], retried=retried)
+        return final_state(result, left_behind(settings), len(not_taken))
+
+
+class _Steps:
+    """The stages' progress steps, named for the batch they run over."""
+
+    def __init__(self, progress: Progress, batch_id: str) -> None:
+        self.progress, self.batch_id = progress, batch_id
+
+    def step(self, step: str, done: int = 1, total: int = 1) -> None:
+        self.progress.step(f"{self.batch_id} {step}", done, total)
+
+
+def _take_in(settings: Settings, folder: Path, batch_id: str, today: date) -> dict:
+    intake = intake_task(settings, folder, batch_id, today)
+    logger = get_run_logger()
+    logger.info(
+        "intake %s: %d received, %d invalid, %d rejected lines, %d already taken in",
+        batch_id,
+        intake["received"],
+        intake["invalid"],
+        intake["rejected_lines"],
+        intake["already_known"],
+    )
+    if intake["numbers_scrubbed"] is None:
+        logger.warning(
+            "intake %s: could not blank the individual numbers in %s (read-only?); delete"
+            " the delivery once the run is checked",
             batch_id,
-            intake["received"],
-            intake["invalid"],
-            intake["rejected_lines"],
-            intake["already_known"],
+            folder / "applications.jsonl",
         )
-        if intake["numbers_scrubbed"] is None:
-            get_run_logger().warning(
-                "intake %s: could not blank the individual numbers in %s (read-only?); delete"
-                " the delivery once the run is checked",
-                batch_id,
-                folder / "applications.jsonl",
-            )
-        counts = run_stages(settings, batch_id, today, now, progress)
-        counts["failures"] = settle_failure_items(settings, batch_id, now)
-        # Earlier batches' failures whose next attempt time has passed: their stages again.
-        retried = {}
-        earlier_batches = sorted(due - {batch_id})
-        for n, earlier in enumerate(earlier_batches, start=1):
-            retried[earlier] = run_stages(settings, earlier, today, now)
-            retried[earlier]["failures"] = settle_failure_items(settings, earlier, now)
-            progress.step("earlier batches", n, len(earlier_batches))
-        if retried:
-            counts["retried"] = retried
-        return publish_summary(
-            settings, batch_id, {"intake": intake, **counts}, today, progress=progress
-        )
+    return intake
+
+
+def _earlier_batches(
+    settings: Settings,
+    due: set[str],
+    tonight: set[str],
+    today: date,
+    now: datetime,
+    progress: Progress,
+) -> dict[str, dict]:
+    """Earlier batches' due failures, and the work earlier runs left: their stages again."""
+
+    def with_work() -> set[str]:
+        with unit_of_work(settings.db_url) as session:
+            return batches_with_work(session)
+
+    earlier = sorted((due | with_db_retry(with_work)) - tonight)
+    retried = {}
+    for n, batch in enumerate(earlier, start=1):
+        retried[batch] = run_stages(settings, batch, today, now)
+        retried[batch]["failures"] = settle_failure_items(settings, batch, now)
+        progress.step("earlier batches", n, len(earlier))
+    return retried
+
+
+def _log_inbox(inbox: Path, deliveries: list[Delivery]) -> None:
+    logger = get_run_logger()
+    if not inbox.is_dir():
+        logger.warning("inbox %s does not exist: no delivery to take in", inbox)
+        return
+    ready = [d.folder.name for d in deliveries if d.status == "ready"]
+    waiting = [d.folder.name for d in deliveries if d.status == "waiting"]
+    logger.info(
+        "inbox %s: %d delivery folder(s) to take in%s",
+        inbox,
+        len(ready),
+        f" ({', '.join(ready)})" if ready else "; a night with no delivery",
+    )
+    if waiting:
+        logger.info("waiting for their READY file: %s", ", ".join(waiting))
+    for d in deliveries:
+        if d.status == "refused":
+            logger.error("delivery %s not taken in: %s", d.folder.name, d.code)
+
+
+def _row(delivery: Delivery, not_taken: list[Delivery]) -> dict:
+    failed = next((d for d in not_taken if d.folder == delivery.folder), None)
+    return (failed or delivery).row()
+
+
+def _empty_night() -> dict:
+    return {
+        "batch_id": None,
+        "applications": 0,
+        "states": {},
+        "rejected_lines": 0,
+        "failure_queue": 0,
+        "failure_dead": 0,
+        "review_queue": 0,
+        "this_run": {},
+    }

@@ -1,30 +1,33 @@
 """Rerun a batch's failed items: take them back through the stages they stopped in.
 
-Failed applications keep their last good state, so running the stages again picks them up.
-A person asked for it, so every open item of the batch is taken, dead ones too; the ones
-that get through are marked resolved, the others wait for their next attempt."""
+Failed applications keep their last good state, so running the stages again picks them up,
+and so does every application a person decided since (a matched one gets its notice). A
+person asked for it, so every open item of the batch is taken, dead ones too; the ones that
+get through are marked resolved, the others wait for their next attempt. A rerun that leaves
+work behind ends "Completed with failures"."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from prefect import flow
+from prefect.states import State
 
 from flows.lease import begin_run, current_flow_run_id, held, holder_name
-from flows.nightly import JST
 from flows.stages import (
     STAGE_STEPS,
-    Progress,
     publish_summary,
     run_stages,
     settle_failure_items,
     take_failure_items,
 )
+from flows.summary import Progress, final_state, left_behind
 from kofu.db import unit_of_work, upgrade_schema
 from kofu.errors import UserError
 from kofu.runners import KofuTaskRunner
 from kofu.settings import get_settings
 from models import Batch
+from models.types import JST
 
 
 @flow(
@@ -33,7 +36,7 @@ from models import Batch
     persist_result=False,
     task_runner=KofuTaskRunner(),
 )
-def rerun_failed(batch_id: str) -> dict:
+def rerun_failed(batch_id: str) -> dict | State:
     settings = get_settings()
     upgrade_schema(settings.db_url)
     with unit_of_work(settings.db_url) as session:
@@ -48,4 +51,5 @@ def rerun_failed(batch_id: str) -> dict:
         take_failure_items(settings, now, batch_id)
         counts = run_stages(settings, batch_id, today, now, progress)
         counts["failures"] = settle_failure_items(settings, batch_id, now)
-        return publish_summary(settings, batch_id, counts, today, progress=progress)
+        summary = publish_summary(settings, batch_id, counts, today, progress=progress)
+        return final_state({**summary, "batches": [summary]}, left_behind(settings), 0)

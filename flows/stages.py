@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
-from pathlib import Path
+from collections.abc import Callable
+from datetime import date, datetime
 
 from prefect import get_run_logger
-from prefect.artifacts import (
-    create_markdown_artifact,
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
 from prefect.futures import PrefectFuture
 
+from flows.summary import Progress, publish_night
 from kofu.db import unit_of_work
 from kofu.settings import Settings, print_password
 from models import ApplicationState, Stage
@@ -25,73 +19,13 @@ from tasks.matching import match_task
 from tasks.notices import generate_notices_task, plan_print_files, print_file_task
 from tasks.photos import check_photos_task
 from tasks.queues import record_failure, resolve_failures, settle_failures, take_failures
-from tasks.reports import (
-    batch_summary,
-    failure_queue_counts,
-    open_failures_by_code,
-    previous_batch,
-    print_batch_files,
-    refusal_reasons,
-    review_queue_age,
-)
 from tasks.scoring import ScoringRules
-from tasks.visit_windows import assign_visit_windows_task, counter_load, notices_without_window
+from tasks.visit_windows import assign_visit_windows_task
 
 S = ApplicationState
 
 # The steps of run_stages, in order, as the progress artifact names them.
 STAGE_STEPS = ("photos", "letters", "matching", "visit windows", "notices", "print batch")
-
-
-class Progress:
-    """The run's progress artifact (key ``nightly-progress``, 0-100 %), moved as steps and
-    their chunks finish. Each step weighs the same; within a step, each chunk its share.
-    The UI is told only when the whole percent changes, so a night of thousands of chunks
-    sends at most a hundred updates. Progress is a courtesy: if Prefect's API refuses an
-    update, the run logs it once and goes on without."""
-
-    KEY = "nightly-progress"
-
-    def __init__(self, what: str, steps: Sequence[str]) -> None:
-        self.what = what
-        self.steps = list(steps)
-        self.shown = 0.0
-        self.artifact_id = None
-        try:
-            self.artifact_id = create_progress_artifact(
-                progress=0.0, key=self.KEY, description=f"{what}: starting"
-            )
-        except Exception as exc:
-            self._give_up(exc)
-
-    def step(self, step: str, done: int = 1, total: int = 1) -> None:
-        """``done`` of ``total`` parts of ``step`` are finished (a step not listed: ignored)."""
-        if step not in self.steps:
-            return
-        part = done / total if total else 1.0
-        percent = float(int(100 * (self.steps.index(step) + part) / len(self.steps)))
-        if percent <= self.shown:
-            return
-        detail = f"{step} {done}/{total}" if total > 1 else step
-        self._show(percent, f"{self.what}: {detail} done")
-
-    def finish(self) -> None:
-        self._show(100.0, f"{self.what}: finished")
-
-    def _show(self, percent: float, description: str) -> None:
-        if self.artifact_id is None:
-            return
-        try:
-            update_progress_artifact(self.artifact_id, percent, description=description)
-            self.shown = percent
-        except Exception as exc:
-            self._give_up(exc)
-
-    def _give_up(self, exc: Exception) -> None:
-        self.artifact_id = None
-        get_run_logger().warning(
-            "progress artifact not updated (%s): the run goes on", type(exc).__name__
-        )
 
 
 def run_stages(
@@ -330,153 +264,5 @@ def publish_summary(
     issued_on: date | None = None,
     progress: Progress | None = None,
 ) -> dict:
-    """The artifacts staff read in the Prefect UI after a run, under stable keys so each
-    key's history runs from night to night: counts, codes, batch ids and file names only,
-    never personal data.
-
-    - ``nightly-summary``: applications per state, beside the previous batch's;
-    - ``refusal-reasons``: the reason codes of invalid applications, refused photos and
-      rejected lines, most frequent first;
-    - ``review-queue``: open review items by stage and age;
-    - ``failure-queue``: open failure-queue items by batch, stage, error code and status;
-    - ``counter-load``: visit windows booked against capacity from ``issued_on``;
-    - ``print-batches``: the batch's print files, their pages and sheets;
-    - ``nightly-warnings``: only when the batch has open failures, what to do about them."""
-    now = datetime.now(UTC)
-    with unit_of_work(settings.db_url) as session:
-        summary = batch_summary(session, batch_id)
-        summary["notices_without_window"] = notices_without_window(session, batch_id)
-        before = previous_batch(session, batch_id)
-        earlier = batch_summary(session, before) if before is not None else None
-        if earlier is not None:
-            earlier["notices_without_window"] = notices_without_window(session, before)
-        load = counter_load(session, settings.municipality, issued_on) if issued_on else []
-        failures = open_failures_by_code(session, batch_id)
-        queue = failure_queue_counts(session)
-        reasons = refusal_reasons(session, batch_id)
-        reviews = review_queue_age(session, now)
-        printed = print_batch_files(session, batch_id)
-
-    previous = dict(_summary_counts(earlier)) if earlier is not None else {}
-    counts = _summary_counts(summary)
-    # A state only the previous batch reached (mailed, say) shows too, at 0 tonight.
-    counts += [(label, 0) for label in previous if label not in dict(counts)]
-    rows = []
-    for label, n in counts:
-        was = previous.get(label)
-        rows.append(
-            {
-                "state": label,
-                "count": n,
-                "previous batch": "-" if was is None else was,
-                "difference": "-" if was is None else f"{n - was:+d}" if n != was else "0",
-            }
-        )
-    create_table_artifact(
-        key="nightly-summary",
-        table=rows,
-        description=f"Applications per state for batch {batch_id}"
-        + (
-            f"; *previous batch* is {before}, the delivery taken in before it, as it stands now"
-            if before
-            else " (no earlier batch to compare with)"
-        ),
-    )
-    create_table_artifact(
-        key="refusal-reasons",
-        table=[{"outcome": o, "reason": r, "count": n} for o, r, n in reasons]
-        or [{"outcome": "-", "reason": "(none: nothing refused in this batch)", "count": 0}],
-        description=f"Why applications of batch {batch_id} were refused, most frequent first:"
-        " invalid applications, refused photos (each reason counted once per application)"
-        " and rejected lines",
-    )
-    create_table_artifact(
-        key="review-queue",
-        table=reviews,
-        description=f"Open review items of every batch, by stage and by how long they have"
-        f" waited, at {now:%Y-%m-%d %H:%M} UTC: `kofu queue list --kind review`",
-    )
-    create_table_artifact(
-        key="failure-queue",
-        table=[
-            {"batch": b, "stage": st, "error code": code, "status": status, "items": n}
-            for b, st, code, status, n in queue
-        ]
-        or [
-            {
-                "batch": "-",
-                "stage": "-",
-                "error code": "(none: the failure queue is empty)",
-                "status": "-",
-                "items": 0,
-            }
-        ],
-        description="Failure-queue items not yet resolved, of every batch: `kofu queue list"
-        " --kind failure`. *pending*: the next nightly run takes it again; *dead*: fix the"
-        " cause, then `kofu rerun --batch-id BATCH` or the `rerun-failed` deployment",
-    )
-    if load:
-        create_table_artifact(
-            key="counter-load",
-            table=load,
-            description=f"Visit windows booked against capacity, per counter and open day,"
-            f" from {issued_on}",
-        )
-    made_now = {Path(f).name for f in (stage_counts.get("print") or {}).get("files", [])}
-    create_table_artifact(
-        key="print-batches",
-        table=[{**f, "made": "this run" if f["file"] in made_now else "earlier"} for f in printed]
-        or [
-            {
-                "file": "(none: nothing printed for this batch yet)",
-                "pages": 0,
-                "sheets": 0,
-                "notices": 0,
-                "letters": 0,
-                "made": "-",
-            }
-        ],
-        description=f"Print files of batch {batch_id} in {settings.print_dir.name}/{batch_id}/:"
-        " one-sided A4, one sheet a page, the cover sheet included",
-    )
-    if failures:
-        create_markdown_artifact(
-            key="nightly-warnings",
-            markdown=_failure_warning(batch_id, failures),
-            description=f"Technical failures waiting in the failure queue for batch {batch_id}",
-        )
-    if progress is not None:
-        progress.finish()
-    summary["this_run"] = stage_counts
-    return summary
-
-
-def _summary_counts(summary: dict) -> list[tuple[str, int]]:
-    """The nightly-summary's rows: each state's count, then the lines and queues."""
-    return [
-        *summary["states"].items(),
-        ("rejected lines", summary["rejected_lines"]),
-        ("failure queue (open)", summary["failure_queue"]),
-        ("failure queue (dead: needs a person)", summary["failure_dead"]),
-        ("review queue (open)", summary["review_queue"]),
-        ("notices without a visit window", summary["notices_without_window"]),
-    ]
-
-
-def _failure_warning(batch_id: str, failures: list[tuple[str, str, str, int]]) -> str:
-    """Counts by stage, error code and status, and what to do: codes only, never personal
-    data. (An item for the batch's print step counts as one.)"""
-    lines = [
-        f"# {sum(n for *_, n in failures)} item(s) of batch {batch_id} failed",
-        "",
-        "The run went on with the rest. These keep their last good state and wait in the",
-        "failure queue (`kofu queue list --kind failure`). A *pending* item is taken again by",
-        "the next nightly run; a *dead* one failed too often and waits for a person. Fix the",
-        f"cause, then rerun them with `kofu rerun --batch-id {batch_id}` or the `rerun-failed`",
-        "deployment in the Prefect UI.",
-        "",
-        "| stage | error code | status | items |",
-        "|---|---|---|---|",
-    ]
-    lines += [f"| {stage} | {code} | {status} | {n} |" for stage, code, status, n in failures]
-    return "\n".join(lines) + "\n"
+    """The artifacts of a run over one batch (flows/summary.py), and the batch's summary."""
+    return publish_night(settings, [(batch_id, stage_counts)], issued_on, progress)[0]

@@ -5,23 +5,36 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from kofu import cli_staff
+from kofu.cli_common import (
+    ACTOR,
+    OS_USER,
+    audit,
+    audit_refusal,
+    error_line,
+    error_text,
+    fail,
+    load_settings,
+    out,
+    ready_db,
+    say,
+)
 from kofu.errors import UserError
-from kofu.private import secure_data_dir, set_private_umask
-from kofu.settings import Settings, get_settings, print_password
+from kofu.private import set_private_umask
+from kofu.settings import Settings, print_password
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+try:  # typer 0.2x carries its own copy of click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    from typer.exceptions import Abort
+except ImportError:  # pragma: no cover - an older typer on the real click
+    from click.exceptions import Abort, ClickException, NoArgsIsHelpError
 
 app = typer.Typer(
     help="kofu (交付): nightly My Number Card issuance: intake, photos, matching, notices.",
@@ -30,93 +43,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 residents_app = typer.Typer(help="The resident register.", no_args_is_help=True)
-queue_app = typer.Typer(help="The failure and review queues.", no_args_is_help=True)
-review_app = typer.Typer(help="Decisions on applications that need a person.", no_args_is_help=True)
-audit_app = typer.Typer(
-    help="The audit trail: who read or changed which record, and when.", no_args_is_help=True
-)
 app.add_typer(residents_app, name="residents")
-app.add_typer(queue_app, name="queue")
-app.add_typer(review_app, name="review")
-app.add_typer(audit_app, name="audit")
-
-out = Console()
-err = Console(stderr=True)
-
-
-def _os_user() -> str:
-    """The login account this process runs as (from its uid, not from $USER)."""
-    try:
-        import pwd
-
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except (ImportError, KeyError):
-        import getpass
-
-        return getpass.getuser()
-
-
-OS_USER = _os_user()
-# Who the audit trail names: KOFU_ACTOR when staff share a service account, else the login.
-# KOFU_ACTOR is not authenticated, so an event also keeps the login when the two differ.
-ACTOR = os.environ.get("KOFU_ACTOR") or OS_USER
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    _error_line(message, code)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    settings = get_settings()
-    notice = secure_data_dir(settings.data_dir)  # owner-only, before anything is written
-    if notice:
-        err.print(notice, markup=False, highlight=False, soft_wrap=True)
-    settings.municipality  # noqa: B018 - read the settings file now, so a bad one fails first
-    from kofu.runtime import prepare_prefect
-
-    prepare_prefect(settings)
-    return settings
-
-
-def _ready_db(settings: Settings) -> None:
-    from kofu.db import upgrade_schema
-
-    upgrade_schema(settings.db_url)
-
-
-def _audit(settings: Settings, write: Callable[[Session], object]) -> None:
-    """Write one audit event in a transaction of its own. Reads are recorded before what they
-    read is shown: if the trail cannot be written, nothing is shown."""
-    from kofu.db import unit_of_work
-
-    with unit_of_work(settings.db_url, write=True) as session:
-        write(session)
-        session.commit()
-
-
-def _audit_refusal(settings: Settings, write: Callable[[Session], object]) -> None:
-    """Record that something was refused, after its own transaction was rolled back. The
-    refusal's error line is what the person must see: if the trail cannot be written too
-    (the database is what failed), that line still goes out alone."""
-    try:
-        _ready_db(settings)
-        _audit(settings, write)
-    except Exception:
-        if os.environ.get("KOFU_DEBUG"):
-            raise
-
-
-def _error_text(exc: BaseException) -> str:
-    # A UserError's line is written to carry no personal data; other messages may quote some.
-    return str(exc) if isinstance(exc, UserError) else f"unexpected {type(exc).__name__}"
+app.add_typer(cli_staff.queue_app, name="queue")
+app.add_typer(cli_staff.review_app, name="review")
+app.add_typer(cli_staff.audit_app, name="audit")
+app.command("show")(cli_staff.show)
 
 
 @app.command("init-db")
 def init_db() -> None:
     """Create or upgrade the schema."""
-    settings = _settings()
-    _ready_db(settings)
+    settings = load_settings()
+    ready_db(settings)
     out.print(f"schema is up to date: {_display_url(settings.db_url)}")
 
 
@@ -130,7 +68,7 @@ def residents_import(
     from tasks.audit import CodeTally, fingerprint, record_import, record_import_refused
     from tasks.register import read_register, upsert_residents
 
-    settings = _settings()
+    settings = load_settings()
     file_print = fingerprint(file)  # which file, exactly, for the audit trail
     tally = CodeTally()
     try:
@@ -138,7 +76,7 @@ def residents_import(
         # The file and its header are checked here; the rows are parsed as they stream into
         # the one write transaction below, so a bad row anywhere rolls the whole import back.
         rows = read_register(file, key)
-        _ready_db(settings)
+        ready_db(settings)
         with unit_of_work(settings.db_url, write=True) as session:
             result = upsert_residents(session, tally.count(rows))
             record_import(
@@ -154,8 +92,8 @@ def residents_import(
             session.commit()
     except Exception as exc:
         # The import's transaction is rolled back by now; the refusal gets one of its own.
-        error = _error_text(exc)
-        _audit_refusal(
+        error = error_text(exc)
+        audit_refusal(
             settings,
             lambda s: record_import_refused(
                 s, actor=ACTOR, os_user=OS_USER, file=file, file_print=file_print, error=error
@@ -167,11 +105,22 @@ def residents_import(
 
 @app.command()
 def nightly(
-    inbox: Annotated[Path | None, typer.Option(help="Delivery folder.")] = None,
-    batch_id: Annotated[str | None, typer.Option(help="Batch id (default: folder name).")] = None,
+    inbox: Annotated[
+        Path | None,
+        typer.Option(help="One delivery folder, ready or not (default: every ready one)."),
+    ] = None,
+    batch_id: Annotated[
+        str | None, typer.Option(help="Batch id of --inbox (default: the folder's name).")
+    ] = None,
 ) -> None:
-    """Run the nightly flow once, now."""
-    settings = _settings()
+    """Run the nightly flow once, now: every delivery folder under the inbox not yet taken
+    in whose READY file is there, oldest first, each as its own batch; or --inbox DIR."""
+    settings = load_settings()
+    if inbox is None and batch_id is not None:
+        fail(
+            "--batch-id names the batch of --inbox DIR; without --inbox each delivery"
+            " folder's name is its batch id"
+        )
     if inbox is not None and not (inbox / "applications.jsonl").is_file():
         fail(f"no applications.jsonl in {inbox}: is this a delivery folder?")
     from kofu.secret import load_secret_key
@@ -187,7 +136,7 @@ def nightly(
         named,
         lambda: nightly_flow(inbox=str(inbox) if inbox else None, batch_id=batch_id),
     )
-    _print_summary(summary)
+    _print_night(settings, summary)
 
 
 def _run_recorded(
@@ -200,15 +149,15 @@ def _run_recorded(
     try:
         summary = run()
     except Exception as exc:
-        error = _error_text(exc)
-        _audit_refusal(
+        error = error_text(exc)
+        audit_refusal(
             settings,
             lambda s: record_run(
                 s, action, actor=ACTOR, os_user=OS_USER, batch_id=batch_id, error=error
             ),
         )
         raise
-    _audit(
+    audit(
         settings,
         lambda s: record_run(
             s, action, actor=ACTOR, os_user=OS_USER, batch_id=batch_id, summary=summary
@@ -226,27 +175,31 @@ def _check_run_settings(settings: Settings) -> None:
     runner_choice()  # KOFU_TASK_RUNNER and KOFU_WORKERS
     print_password(settings)  # the print batches' encryption
     ScoringRules.from_settings(settings.municipality.matching)
-    _ready_db(settings)
+    ready_db(settings)
     check_free(settings.db_url)  # another run is writing: say so before starting a flow
 
 
 @app.command()
 def rerun(batch_id: Annotated[str, typer.Option(help="The batch to rerun.")]) -> None:
-    """Rerun the failed items of a batch."""
-    from kofu.db import unit_of_work
-    from models import Batch
-
-    settings = _settings()
-    _ready_db(settings)
-    with unit_of_work(settings.db_url) as session:
-        if session.get(Batch, batch_id) is None:
-            fail(f"no batch {batch_id!r}: see `kofu status` for the batches")
+    """Rerun the failed items of a batch, and carry on what a person decided."""
+    settings = load_settings()
+    ready_db(settings)
+    _known_batch(settings, batch_id)
     _check_run_settings(settings)
     from flows.rerun import rerun_failed
 
-    _print_summary(
-        _run_recorded(settings, "rerun", batch_id, lambda: rerun_failed(batch_id=batch_id))
-    )
+    summary = _run_recorded(settings, "rerun", batch_id, lambda: rerun_failed(batch_id=batch_id))
+    _print_night(settings, summary)
+
+
+def _known_batch(settings: Settings, batch_id: str) -> None:
+    from kofu.db import unit_of_work
+    from models import Batch
+
+    with unit_of_work(settings.db_url) as session:
+        if session.get(Batch, batch_id) is None:
+            # The id is the delivery folder's name, typed by staff: safe to repeat.
+            fail(f"no batch {batch_id!r}: see `kofu status` for the batches")
 
 
 @app.command()
@@ -259,8 +212,10 @@ def status(
     from kofu.db import unit_of_work
     from tasks.reports import batch_summary
 
-    settings = _settings()
-    _ready_db(settings)
+    settings = load_settings()
+    ready_db(settings)
+    if batch_id is not None:
+        _known_batch(settings, batch_id)
     with unit_of_work(settings.db_url) as session:
         summary = batch_summary(session, batch_id)
     if as_json:
@@ -276,19 +231,17 @@ def export(
 ) -> None:
     """Per-application outcomes of a batch, as JSON."""
     from kofu.db import unit_of_work
-    from models import Batch
     from tasks.audit import record_export
     from tasks.reports import export_outcomes
 
-    settings = _settings()
-    _ready_db(settings)
+    settings = load_settings()
+    ready_db(settings)
+    _known_batch(settings, batch_id)
     with unit_of_work(settings.db_url) as session:
-        if session.get(Batch, batch_id) is None:
-            fail(f"no batch {batch_id!r}: see `kofu status`")
         outcomes = export_outcomes(session, batch_id)
     text = json.dumps(outcomes, ensure_ascii=False, indent=2) + "\n"
     # The outcomes name the resident each application was matched to: a read of their records.
-    _audit(
+    audit(
         settings,
         lambda s: record_export(
             s,
@@ -302,205 +255,6 @@ def export(
     sys.stdout.write(text)
 
 
-@queue_app.command("list")
-def queue_list(
-    kind: Annotated[str | None, typer.Option(help="failure or review.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    """Open items of the failure and review queues."""
-    from dataclasses import asdict
-
-    from kofu.db import unit_of_work
-    from tasks.audit import record_queue_list
-    from tasks.queues import list_queue
-
-    if kind not in (None, "failure", "review"):
-        fail("--kind must be failure or review")
-    settings = _settings()
-    _ready_db(settings)
-    with unit_of_work(settings.db_url) as session:
-        entries = list_queue(session, kind)
-    # Review items show which applications wait for a person and (in JSON) the candidate
-    # residents with how each field compared: a read of those residents' records.
-    if any(e.kind == "review" for e in entries):
-        _audit(
-            settings,
-            lambda s: record_queue_list(
-                s,
-                actor=ACTOR,
-                os_user=OS_USER,
-                kind=kind,
-                output="json" if as_json else "table",
-                entries=entries,
-            ),
-        )
-    if as_json:
-        print(json.dumps([asdict(e) for e in entries], ensure_ascii=False, indent=2))
-        return
-    table = Table(
-        "kind", "application", "batch", "stage", "codes", "status", "attempts", "next attempt"
-    )
-    for e in entries:
-        table.add_row(
-            e.kind,
-            e.application_id or ("(batch)" if e.kind == "failure" else "-"),
-            e.batch_id,
-            e.stage,
-            ", ".join(e.codes),
-            e.status,
-            str(e.attempts or ""),
-            _next_attempt(e),
-        )
-    out.print(table if entries else "queues are empty")
-
-
-def _next_attempt(entry) -> str:  # type: ignore[no-untyped-def]
-    """When the nightly run takes a failure item again, in Japan time."""
-    if entry.kind != "failure":
-        return ""
-    if entry.status == "dead":
-        return "waits for a person (kofu rerun)"
-    if entry.status == "retrying":
-        return "now (a run is on it)"
-    if entry.next_attempt_at is None:
-        return "next run"
-    from tasks.audit import local_time
-
-    return f"after {local_time(datetime.fromisoformat(entry.next_attempt_at)):%Y-%m-%d %H:%M}"
-
-
-@review_app.command("resolve")
-def review_resolve(
-    application_id: Annotated[str, typer.Argument(help="The application to decide.")],
-    resident: Annotated[str | None, typer.Option(help="Resident code it belongs to.")] = None,
-    reject: Annotated[
-        str | None, typer.Option(help="Reason code: no match, or why the photo is refused.")
-    ] = None,
-    accept: Annotated[
-        bool, typer.Option("--accept", help="A photo review: the photo is fine.")
-    ] = False,
-) -> None:
-    """Record a person's decision on an application in needs_review."""
-    from kofu.db import unit_of_work
-    from tasks.audit import record_review_refused
-    from tasks.review import ReviewRefused, decision_kind, resolve_review
-
-    if sum((resident is not None, reject is not None, accept)) != 1:
-        fail("give exactly one of --resident RESIDENT_CODE, --accept or --reject REASON")
-    settings = _settings()
-    _ready_db(settings)
-    try:
-        # The decision and its audit event commit together, or neither does.
-        with unit_of_work(settings.db_url, write=True) as session:
-            state = resolve_review(
-                session,
-                application_id,
-                resident_code=resident,
-                reject_reason=reject,
-                accept=accept,
-                actor=ACTOR,
-                os_user=OS_USER,
-                now=datetime.now(UTC),
-            )
-            session.commit()
-    except ReviewRefused as refused:
-        # Nothing changed. The attempt is still recorded (an access to the application,
-        # or a decision someone tried to take), as a refusal, never as a decision.
-        batch, known_id, why = refused.batch_id, refused.application_id, refused.code
-        _audit_refusal(
-            settings,
-            lambda s: record_review_refused(
-                s,
-                actor=ACTOR,
-                os_user=OS_USER,
-                batch_id=batch,
-                application_id=known_id,
-                resident_code=resident,
-                decision=decision_kind(resident, reject, accept),
-                refused=why,
-            ),
-        )
-        raise
-    out.print(f"{application_id}: {state}")
-
-
-@audit_app.command("list")
-def audit_list(
-    since: Annotated[
-        str | None, typer.Option(help="From this day on (YYYY-MM-DD, Japan time).")
-    ] = None,
-    resident: Annotated[
-        str | None, typer.Option(help="Only events that name this resident code.")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    """The audit trail, oldest first. Reading it is not itself recorded."""
-    from kofu.db import unit_of_work
-    from tasks.audit import event_as_dict, list_events
-
-    since_day = None
-    if since is not None:
-        try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
-                raise ValueError
-            since_day = date.fromisoformat(since)
-        except ValueError:
-            fail("--since takes a day as YYYY-MM-DD")
-    if resident is not None and not re.fullmatch(r"\d{11}", resident):
-        fail("--resident takes the 11-digit resident code")
-    settings = _settings()
-    _ready_db(settings)
-    with unit_of_work(settings.db_url) as session:
-        events = [
-            event_as_dict(e) for e in list_events(session, since=since_day, resident_code=resident)
-        ]
-    if as_json:
-        print(json.dumps(events, ensure_ascii=False, indent=2))
-        return
-    from rich.markup import escape
-
-    table = Table()
-    table.add_column("at (JST)", no_wrap=True)
-    table.add_column("actor")
-    table.add_column("action", no_wrap=True)
-    table.add_column("record", overflow="fold")
-    table.add_column("detail", ratio=1, overflow="fold")
-    for e in events:
-        record = [
-            f"{label} {e[key]}"
-            for label, key in (
-                ("batch", "batch_id"),
-                ("application", "application_id"),
-                ("resident", "resident_code"),
-            )
-            if e[key]
-        ]
-        table.add_row(
-            e["at"][:19].replace("T", " "),
-            escape(e["actor"]),
-            e["action"],
-            escape("\n".join(record) or "-"),
-            escape(_detail_line(e["detail"])),
-        )
-    out.print(table if events else "no audit events")
-
-
-def _detail_line(detail: dict) -> str:
-    """An event's detail on one line: long lists as a count (``--json`` has them all)."""
-    parts = []
-    for key, value in (detail or {}).items():
-        if value is None:
-            continue
-        if key == "sha256":
-            value = value[:8]
-        elif isinstance(value, list):
-            value = ",".join(map(str, value)) if len(value) <= 3 else f"{len(value)} listed"
-        elif isinstance(value, dict):
-            value = ",".join(f"{k}:{v}" for k, v in value.items() if v)
-        parts.append(f"{key}={value}")
-    return " ".join(parts)
-
-
 @app.command()
 def demo(
     residents: Annotated[int, typer.Option(help="Residents in the synthetic register.")] = 3000,
@@ -509,13 +263,25 @@ def demo(
     """Synthetic register + delivery, then a nightly run."""
     from kofu.demo import run_demo
 
-    run_demo(_settings, residents=residents, applications=applications, console=out)
+    run_demo(load_settings, residents=residents, applications=applications, console=out)
 
 
 def _print_summary(summary: dict) -> None:
     from kofu.console import summary_table
 
     out.print(summary_table(summary))
+
+
+def _print_night(settings: Settings, summary: dict) -> None:
+    """Each batch's counts and where its notices, letters and print files went; then what
+    the inbox held and what is left for a person."""
+    from kofu.console import night_lines
+
+    batches = summary.get("batches", [summary] if summary.get("batch_id") else [])
+    for one in batches:
+        _print_summary(one)
+    for line in night_lines(settings, summary, batches):
+        say(line)
 
 
 def _display_url(url: str) -> str:
@@ -525,25 +291,38 @@ def _display_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _usage_error(exc: ClickException) -> int:
+    """A usage mistake (`kofu stauts`, a missing --batch-id) as the same one line as every
+    other mistake, naming the command's help."""
+    message = exc.format_message().rstrip(".")
+    message = message[:1].lower() + message[1:]
+    ctx = getattr(exc, "ctx", None)
+    where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    return error_line(f"{message}{where}", exc.exit_code)
+
+
 def main() -> int:
     set_private_umask()  # before anything is written: see kofu/private.py
     try:
-        app()  # exits by itself (SystemExit) on success and on usage errors
+        # Not standalone: click hands usage mistakes back here instead of drawing a box.
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        out.print(exc.ctx.get_help(), markup=False, highlight=False)
+        return 2
+    except ClickException as exc:
+        return _usage_error(exc)
+    except Abort:
+        return error_line("aborted", 1)
     except UserError as exc:
-        return _error_line(str(exc), 2)
+        return error_line(str(exc), 2)
     except KeyboardInterrupt:
-        return _error_line("interrupted", 130)
+        return error_line("interrupted", 130)
     except Exception as exc:
         if os.environ.get("KOFU_DEBUG"):
             raise
         # Exception text may quote personal data; the type and a hint are enough here.
-        return _error_line(f"unexpected {type(exc).__name__}; run again with KOFU_DEBUG=1", 1)
-    return 0
-
-
-def _error_line(message: str, code: int) -> int:
-    err.print(f"kofu: error: {message}", markup=False, highlight=False, soft_wrap=True)
-    return code
+        return error_line(f"unexpected {type(exc).__name__}; run again with KOFU_DEBUG=1", 1)
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -330,6 +330,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KOFU_", extra="ignore")
 
     data_dir: Path = Path("var")
+    # Where deliveries arrive, one folder each (DESIGN.md): KOFU_INBOX, else data_dir/inbox.
+    inbox: Path | None = None
     database_url: str | None = None
     config: Path = SAMPLE_CONFIG
     secret_key: str | None = Field(default=None, repr=False)
@@ -342,6 +344,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'kofu.sqlite3').resolve()}"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.inbox if self.inbox is not None else self.data_dir / "inbox"
 
     @property
     def notices_dir(self) -> Path:

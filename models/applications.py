@@ -51,7 +51,9 @@ class Application(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     photo: Mapped[str | None] = mapped_column(Text)
 
-    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    # Indexed: one resident, one card in progress (tasks/duplicates.py) looks a resident's
+    # other applications up by it for every match.
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     match_method: Mapped[str | None] = mapped_column(String(32))
     match_score: Mapped[float | None] = mapped_column(Float)
     # Measures behind the photo decision (sizes, dimensions), for review and audit.

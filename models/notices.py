@@ -39,6 +39,9 @@ class Notice(Base):
     issued_on: Mapped[date | None] = mapped_column(Date)
     content_digest: Mapped[str | None] = mapped_column(String(64))
     print_batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batches.id"))
+    # Set when its application was withdrawn (the resident applied twice and a person let
+    # the other application stand): a void notice never prints again and is never current.
+    voided_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
 

@@ -22,6 +22,9 @@ class FailureItem(Base):
     error_code: Mapped[str] = mapped_column(String(64))
     # The exception type and a code; never the exception text, which may quote personal data.
     last_error: Mapped[str] = mapped_column(Text)
+    # What failed, for the person fixing it: the photo's path inside the delivery, the file
+    # an OSError names, an errno code (tasks/queues.py failure_evidence). No personal data.
+    evidence: Mapped[dict | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[FailureStatus] = mapped_column(
         enum_column(FailureStatus), default=FailureStatus.PENDING, index=True

@@ -20,6 +20,9 @@ class ApplicationState(StrEnum):
     PHOTO_REJECTED = "photo_rejected"
     NO_MATCH = "no_match"
     INELIGIBLE = "ineligible"
+    # One resident, one card in progress: the application a person decided against when the
+    # resident applied twice. Its notice, if any, is void; it stays for the audit trail.
+    WITHDRAWN = "withdrawn"
 
 
 S = ApplicationState
@@ -29,13 +32,19 @@ ALLOWED_TRANSITIONS: dict[ApplicationState, frozenset[ApplicationState]] = {
     S.PHOTO_OK: frozenset({S.MATCHED, S.NEEDS_REVIEW, S.NO_MATCH, S.INELIGIBLE}),
     # A person decides: a photo review ends in photo_ok or photo_rejected, a matching
     # review in matched, no_match or ineligible.
-    S.NEEDS_REVIEW: frozenset({S.PHOTO_OK, S.PHOTO_REJECTED, S.MATCHED, S.NO_MATCH, S.INELIGIBLE}),
-    S.MATCHED: frozenset({S.NOTICE_GENERATED}),
-    S.NOTICE_GENERATED: frozenset({S.MAILED}),
-    S.MAILED: frozenset({S.PICKED_UP, S.RETURNED, S.EXPIRED}),
+    S.NEEDS_REVIEW: frozenset(
+        {S.PHOTO_OK, S.PHOTO_REJECTED, S.MATCHED, S.NO_MATCH, S.INELIGIBLE, S.WITHDRAWN}
+    ),
+    # Back to a person when a second application of the same resident turns up before the
+    # notice is written (tasks/duplicates.py); withdrawn when a person lets the other stand.
+    S.MATCHED: frozenset({S.NOTICE_GENERATED, S.NEEDS_REVIEW, S.WITHDRAWN}),
+    S.NOTICE_GENERATED: frozenset({S.MAILED, S.WITHDRAWN}),
+    S.MAILED: frozenset({S.PICKED_UP, S.RETURNED, S.EXPIRED, S.WITHDRAWN}),
+    S.RETURNED: frozenset({S.WITHDRAWN}),
+    S.EXPIRED: frozenset({S.WITHDRAWN}),
 }
 
-FINAL_OUTCOMES = frozenset({S.INVALID, S.PHOTO_REJECTED, S.NO_MATCH, S.INELIGIBLE})
+FINAL_OUTCOMES = frozenset({S.INVALID, S.PHOTO_REJECTED, S.NO_MATCH, S.INELIGIBLE, S.WITHDRAWN})
 
 
 class IllegalTransition(Exception):

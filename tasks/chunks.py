@@ -92,6 +92,43 @@ def plan_chunks(session: Session, batch_id: str, state: ApplicationState, size: 
     ]
 
 
+def batches_with_work(session: Session) -> set[str]:
+    """Batches an earlier run left work in: applications waiting in a stage's input state
+    (a run killed half-way, a person's decision since), refused photos without their letter,
+    notices and letters not yet in a print file. Those the failure queue holds back wait for
+    their next attempt instead (a batch whose print step failed, too)."""
+    from models import FailureItem, FailureStatus, Notice, RefusalLetter, Stage
+
+    waiting = select(Application.batch_id).where(
+        Application.state.in_(
+            (ApplicationState.RECEIVED, ApplicationState.PHOTO_OK, ApplicationState.MATCHED)
+        ),
+        ~held_back(),
+    )
+    no_letter = select(Application.batch_id).where(
+        Application.state == ApplicationState.PHOTO_REJECTED,
+        ~held_back(),
+        ~select(RefusalLetter.id).where(RefusalLetter.application_pk == Application.id).exists(),
+    )
+    print_held = select(FailureItem.batch_id).where(
+        FailureItem.stage == Stage.PRINT,
+        FailureItem.status.in_((FailureStatus.PENDING, FailureStatus.DEAD)),
+    )
+    unprinted = [
+        select(Application.batch_id)
+        .join(table, table.application_pk == Application.id)
+        .where(table.print_batch_id.is_(None), Application.batch_id.not_in(print_held), *extra)
+        for table, extra in (
+            (Notice, [Notice.voided_at.is_(None)]),
+            (RefusalLetter, []),
+        )
+    ]
+    found: set[str] = set()
+    for query in (waiting, no_letter, *unprinted):
+        found |= set(session.scalars(query.distinct()))
+    return found
+
+
 def chunk_applications(
     session: Session,
     chunk: Chunk,

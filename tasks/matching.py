@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from models import Application, ApplicationState, Resident, ResidentStatus, Stage, check_transition
 from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, claim_chunk
+from tasks.duplicates import hold_as_duplicate, others_in_progress
 from tasks.normalize import (
     address_key,
     kana_key,
@@ -389,15 +390,31 @@ def _record_decisions(
             record_failure(session, chunk.batch_id, pk, Stage.MATCHING, decision, now)
             counts["failed"] += 1
             continue
+        resolve_failures(session, pk, Stage.MATCHING)
+        app.match_score = decision.score
+        others = (
+            others_in_progress(session, decision.resident_id, app.id)
+            if decision.state == S.MATCHED and decision.resident_id is not None
+            else []
+        )
+        if others:
+            # The resident has another card in progress: a person decides which stands.
+            app.reasons = [*app.reasons, *decision.reasons]
+            sent_back = hold_as_duplicate(
+                session, app, decision.resident_id, others, decision.evidence
+            )
+            counts[S.NEEDS_REVIEW.value] += 1
+            counts["duplicate-application"] += 1
+            # Matched earlier (this run or before) and sent back to a person with it.
+            counts["sent-back-as-duplicate"] += len(sent_back)
+            continue
         check_transition(app.state, decision.state)
         app.state = decision.state
         app.reasons = [*app.reasons, *decision.reasons]
         app.resident_id = decision.resident_id
         app.match_method = decision.method
-        app.match_score = decision.score
         if decision.state == S.NEEDS_REVIEW:
             open_review(session, app, Stage.MATCHING, list(decision.reasons), decision.evidence)
-        resolve_failures(session, pk, Stage.MATCHING)
         counts[decision.state.value] += 1
     return counts
 

@@ -32,6 +32,7 @@ from models import (
     check_transition,
 )
 from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, claim_chunk, with_db_retry
+from tasks.duplicates import hold_as_duplicate, others_in_progress
 from tasks.notice_pdf import CounterInfo, NoticeContent, write_notice_pdf
 from tasks.notice_pdf import VisitWindow as VisitLine
 from tasks.print_batch import (
@@ -102,11 +103,15 @@ def generate_notice_chunk(
     font = register_notice_font(settings.data_dir / "fonts")
     out_dir = settings.notices_dir / chunk.batch_id
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[tuple[int, str, Path, str, date, date, str] | tuple[int, BaseException]] = []
+    written: list[tuple[int, str, Path, str, date, date, str] | tuple[int, BaseException | None]]
+    written = []
     with claim_chunk(settings.db_url, chunk, S.MATCHED) as claim:
         session, apps = claim.session, claim.applications
         windows = visit_windows_for(session, [app.id for app in apps])
         for app in apps:
+            if others_in_progress(session, app.resident_id, app.id):
+                written.append((app.id, None))  # a second card in progress: no notice
+                continue
             try:
                 resident = session.get_one(Resident, app.resident_id)
                 number = notice_number(app.id, issued_on)
@@ -138,6 +143,17 @@ def _record_notices(session: Session, chunk: Chunk, written: list, now: datetime
         app = session.get_one(Application, entry[0])
         if app.state != S.MATCHED:
             continue
+        # The last guard of one resident, one notice: looked up again in the write
+        # transaction, so an application matched meanwhile is seen (tasks/duplicates.py).
+        others = others_in_progress(session, app.resident_id, app.id)
+        if others:
+            if len(entry) > 2:
+                Path(entry[2]).unlink(missing_ok=True)  # drawn before the other turned up
+            hold_as_duplicate(session, app, app.resident_id, others)
+            counts["duplicate-application"] += 1
+            continue
+        if entry[1] is None:
+            continue  # the other one is gone since: the next run writes this notice
         if isinstance(entry[1], BaseException):
             record_failure(session, chunk.batch_id, app.id, Stage.NOTICES, entry[1], now)
             counts["failed"] += 1
@@ -267,7 +283,11 @@ def _unprinted_items(session: Session, batch_id: str) -> tuple[list[PrintItem], 
     notices = session.execute(
         select(Notice.id, Notice.notice_number, Notice.postal_code, Notice.pdf_path)
         .join(Application, Application.id == Notice.application_pk)
-        .where(Application.batch_id == batch_id, Notice.print_batch_id.is_(None))
+        .where(
+            Application.batch_id == batch_id,
+            Notice.print_batch_id.is_(None),
+            Notice.voided_at.is_(None),  # a withdrawn application's notice never prints
+        )
     )
     for pk, number, postal_code, pdf_path in notices:
         items.append(PrintItem(number, postal_code, Path(pdf_path), "notice"))
@@ -292,11 +312,14 @@ def _planned_items(session: Session, plan: PrintFilePlan) -> tuple[list[PrintIte
     """The plan's pieces as print items, in the plan's order, and each one's table row."""
     wanted = {kind: [pk for k, pk in plan.pieces if k == kind] for kind in ("notice", "letter")}
     found: dict[tuple[str, int], tuple[PrintItem, Row]] = {}
-    for pk, number, postal_code, pdf_path in session.execute(
-        select(Notice.id, Notice.notice_number, Notice.postal_code, Notice.pdf_path).where(
-            Notice.id.in_(wanted["notice"])
-        )
+    for pk, number, postal_code, pdf_path, voided_at in session.execute(
+        select(
+            Notice.id, Notice.notice_number, Notice.postal_code, Notice.pdf_path, Notice.voided_at
+        ).where(Notice.id.in_(wanted["notice"]))
     ):
+        if voided_at is not None:  # withdrawn since the plan was made: left out
+            plan = replace(plan, pieces=tuple(p for p in plan.pieces if p != ("notice", pk)))
+            continue
         found["notice", pk] = (PrintItem(number, postal_code, Path(pdf_path)), (Notice, pk))
     for pk, number, postal_code, pdf_path in session.execute(
         select(

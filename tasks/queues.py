@@ -17,16 +17,21 @@ application with a pending or dead item (``held_back``), so only a run that took
 
 from __future__ import annotations
 
+import errno
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from kofu.runtime import mask_individual_numbers
 from kofu.settings import FailureRetry
 from models import (
     Application,
+    Batch,
     FailureItem,
     FailureStatus,
     ReviewItem,
@@ -61,6 +66,7 @@ def record_failure(
     ``settle_failures`` gives it one (or declares it dead) at the end of the run, and an
     item a killed run left without one counts as due."""
     code = error_code(exc)
+    evidence = failure_evidence(session, application_pk, stage, exc)
     item = session.scalar(
         select(FailureItem).where(
             FailureItem.batch_id == batch_id,
@@ -78,16 +84,41 @@ def record_failure(
             last_error=f"{type(exc).__module__}.{type(exc).__qualname__}",
             attempts=1,
             status=FailureStatus.PENDING,
+            evidence=evidence,
             created_at=now,
         )
         session.add(item)
     else:
         item.attempts += 1
         item.error_code = code
+        item.evidence = evidence
         item.last_error = f"{type(exc).__module__}.{type(exc).__qualname__}"
         item.status = FailureStatus.PENDING
         item.next_attempt_at = None
     return item
+
+
+def failure_evidence(
+    session: Session, application_pk: int | None, stage: Stage, exc: BaseException
+) -> dict:
+    """What failed, for the person fixing it: the exception's type, the file it names (an
+    OSError's), and at the photo stage the photo's path inside the delivery and whether it is
+    there. Paths and codes only, never the exception's text (it may quote personal data);
+    anything shaped like an individual number is masked."""
+    evidence: dict = {"exception": type(exc).__name__}
+    if isinstance(exc, OSError) and exc.errno in errno.errorcode:
+        evidence["errno"] = errno.errorcode[exc.errno]
+    filename = getattr(exc, "filename", None)
+    if isinstance(filename, str | os.PathLike):
+        # The folder and the file (notices/<batch>/<number>.pdf names no one): enough to find it.
+        evidence["file"] = mask_individual_numbers("/".join(Path(filename).parts[-2:]))
+    if application_pk is not None and stage == Stage.PHOTOS:
+        app = session.get(Application, application_pk)
+        batch = session.get(Batch, app.batch_id) if app is not None else None
+        if app is not None and app.photo and batch is not None:
+            evidence["photo"] = mask_individual_numbers(app.photo)  # as the delivery names it
+            evidence["photo_found"] = (Path(batch.inbox) / app.photo).is_file()
+    return evidence
 
 
 def resolve_failures(
@@ -234,9 +265,18 @@ class QueueEntry:
     status: str
     attempts: int | None
     evidence: dict
-    created_at: str
+    created_at: str  # ISO 8601 with the Japan offset
     # Failure items: when the nightly run takes it again (None: dead, or due now).
     next_attempt_at: str | None = None
+    # Review items of one resident's duplicate applications: the others' ids. The list
+    # shows such items one after the other.
+    pair: list[str] = field(default_factory=list)
+
+
+def _jst(at: datetime | None) -> str | None:
+    from tasks.audit import local_time
+
+    return local_time(at).isoformat() if at is not None else None
 
 
 def list_queue(session: Session, kind: str | None = None) -> list[QueueEntry]:
@@ -258,9 +298,9 @@ def list_queue(session: Session, kind: str | None = None) -> list[QueueEntry]:
                     [item.error_code],
                     item.status,
                     item.attempts,
-                    {},
-                    item.created_at.isoformat(),
-                    item.next_attempt_at.isoformat() if item.next_attempt_at else None,
+                    dict(item.evidence or {}),
+                    _jst(item.created_at) or "",
+                    _jst(item.next_attempt_at),
                 )
             )
     if kind in (None, "review"):
@@ -270,8 +310,11 @@ def list_queue(session: Session, kind: str | None = None) -> list[QueueEntry]:
             .where(ReviewItem.status == ReviewStatus.OPEN)
             .order_by(ReviewItem.id)
         )
+        reviews = []
         for item, app_id, batch_id in rows:
-            entries.append(
+            evidence = dict(item.evidence)
+            pair = [o["application_id"] for o in evidence.get("other_applications", [])]
+            reviews.append(
                 QueueEntry(
                     "review",
                     app_id,
@@ -280,8 +323,24 @@ def list_queue(session: Session, kind: str | None = None) -> list[QueueEntry]:
                     list(item.reasons),
                     item.status,
                     None,
-                    dict(item.evidence),
-                    item.created_at.isoformat(),
+                    evidence,
+                    _jst(item.created_at) or "",
+                    pair=pair,
                 )
             )
+        entries += _pairs_together(reviews)
     return entries
+
+
+def _pairs_together(reviews: list[QueueEntry]) -> list[QueueEntry]:
+    """Each duplicate's review straight after the first review of its resident's group,
+    the rest in the order they were opened."""
+    group_of: dict[str, int] = {}
+    keyed = []
+    for n, entry in enumerate(reviews):
+        ids = [entry.application_id or "", *entry.pair] if entry.pair else []
+        first = min((group_of[i] for i in ids if i in group_of), default=n)
+        for i in ids:
+            group_of.setdefault(i, first)
+        keyed.append((first, n, entry))
+    return [entry for _, _, entry in sorted(keyed, key=lambda k: (k[0], k[1]))]

@@ -82,16 +82,29 @@ def batch_summary(session: Session, batch_id: str | None = None) -> dict:
 
 
 def export_outcomes(session: Session, batch_id: str) -> list[dict]:
-    """One object per application: DESIGN.md's export contract."""
+    """One object per application: DESIGN.md's export contract.
+
+    ``notice_number`` and ``notice_pdf`` name the application's current notice;
+    ``letter_number`` and ``letter_pdf`` the refusal letter of a refused photo. A withdrawn
+    application's notice is void: it is listed with ``notice_void``."""
     rows = session.execute(
-        select(Application, Resident.resident_code, Notice.notice_number, Notice.pdf_path)
+        select(
+            Application,
+            Resident.resident_code,
+            Notice.notice_number,
+            Notice.pdf_path,
+            Notice.voided_at,
+            RefusalLetter.letter_number,
+            RefusalLetter.pdf_path,
+        )
         .outerjoin(Resident, Application.resident_id == Resident.id)
         .outerjoin(Notice, Notice.application_pk == Application.id)
+        .outerjoin(RefusalLetter, RefusalLetter.application_pk == Application.id)
         .where(Application.batch_id == batch_id)
         .order_by(Application.line_no)
     )
     out = []
-    for app, resident_code, number, pdf in rows:
+    for app, resident_code, number, pdf, voided_at, letter_number, letter_pdf in rows:
         item: dict = {
             "application_id": app.application_id,
             "state": app.state.value,
@@ -101,11 +114,17 @@ def export_outcomes(session: Session, batch_id: str) -> list[dict]:
             ApplicationState.MATCHED,
             ApplicationState.NOTICE_GENERATED,
             ApplicationState.INELIGIBLE,
+            ApplicationState.WITHDRAWN,
         ):
             item["resident_code"] = resident_code
         if number:
             item["notice_number"] = number
             item["notice_pdf"] = pdf
+            if voided_at is not None:
+                item["notice_void"] = True
+        if letter_number:
+            item["letter_number"] = letter_number
+            item["letter_pdf"] = letter_pdf
         out.append(item)
     return out
 

@@ -2,18 +2,24 @@
 
 The next run continues from the decision: an accepted photo goes on to matching, a matched
 application gets its notice, a refused photo gets its letter. A decision that cannot be
-taken raises ReviewRefused and changes nothing; its ``code`` says why, for the trail."""
+taken raises ReviewRefused and changes nothing; its ``code`` says why, for the trail.
+
+One resident, one card in progress (tasks/duplicates.py): naming a resident who has another
+application in progress decides which one stands. On a ``duplicate-application`` review,
+``--resident`` lets this one stand and withdraws the other (its notice, if any, is void);
+``--reject duplicate-application`` withdraws this one and lets the other stand. On any other
+review, naming such a resident turns it into a duplicate review, so the person sees the other
+application before anything is withdrawn."""
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kofu.errors import UserError
-from kofu.runtime import mask_individual_numbers
 from models import (
     Application,
     ApplicationState,
@@ -25,13 +31,40 @@ from models import (
     check_transition,
 )
 from tasks.audit import RESIDENT_CODE, record_review_decision
+from tasks.duplicates import (
+    DUPLICATE,
+    Withdrawn,
+    duplicate_evidence,
+    others_in_progress,
+    release_partners,
+    withdraw,
+)
 from tasks.matching import STATUS_REASONS
 from tasks.photos import PROBLEMS
+from tasks.queues import open_review
 
 S = ApplicationState
-# A reason code is words: it starts with a letter, so a number typed in the wrong place is
-# not taken for one (and so never reaches the application's reasons or the audit trail).
-_REASON = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+# What a person may give as the reason when a matching review ends without a match, and the
+# state each leads to. Only these: the code is what the export and the statistics count.
+MATCH_REJECTIONS: dict[str, ApplicationState] = {
+    "not-in-register": S.NO_MATCH,  # the applicant is not this municipality's resident
+    "identity-not-confirmed": S.NO_MATCH,  # a candidate, but not confirmed to be the applicant
+    DUPLICATE: S.WITHDRAWN,  # a second application of a resident: the other one stands
+    "withdrawn-by-applicant": S.WITHDRAWN,  # the resident asked to withdraw it
+}
+
+
+@dataclass
+class Decision:
+    state: ApplicationState
+    batch_id: str = ""
+    resident_code: str | None = None  # the resident it was matched (or held) to
+    # Other applications of the resident withdrawn by this decision (their notices void).
+    withdrawn: list[Withdrawn] = field(default_factory=list)
+    # Applications held only as this one's duplicate, which now stand (matched).
+    released: list[str] = field(default_factory=list)
+    # Set when the decision became a duplicate review: the resident's other applications.
+    duplicate_of: list[str] = field(default_factory=list)
 
 
 class ReviewRefused(UserError):
@@ -66,7 +99,7 @@ def resolve_review(
     actor: str,
     now: datetime,
     os_user: str | None = None,
-) -> ApplicationState:
+) -> Decision:
     """Exactly one of: ``resident_code`` (a matching review: this is the person),
     ``accept`` (a photo review: the photo is fine) or ``reject_reason`` (either kind)."""
     app = session.scalar(select(Application).where(Application.application_id == application_id))
@@ -88,19 +121,78 @@ def resolve_review(
         )
     )
     about_photo = any(item.stage == Stage.PHOTOS for item in items)
+    decision = Decision(S.NEEDS_REVIEW)
+    previous_resident = app.resident_id  # set when a duplicate hold named the resident
     try:
         if about_photo:
             target = _decide_photo(app, resident_code, reject_reason, accept)
         else:
-            target = _decide_match(session, app, resident_code, reject_reason, accept)
+            target = _decide_match(session, app, items, resident_code, reject_reason, accept)
     except ReviewRefused as refused:
         raise refused.about(app) from None
-    check_transition(app.state, target)
-    app.state = target
     for item in items:
         item.status = ReviewStatus.RESOLVED
         item.resolution = target.value
         item.resolved_at = now
+    if target == S.MATCHED and (others := others_in_progress(session, app.resident_id, app.id)):
+        if any(DUPLICATE in item.reasons for item in items):
+            # A duplicate review: the person let this one stand, so the others go.
+            for other in others:
+                decision.withdrawn.append(
+                    withdraw(
+                        session,
+                        other,
+                        reason=DUPLICATE,
+                        actor=actor,
+                        os_user=os_user,
+                        now=now,
+                        stands=application_id,
+                    )
+                )
+        else:
+            # The person named a resident who has another card in progress: show them both
+            # before anything is withdrawn.
+            target = S.NEEDS_REVIEW
+            code = session.get_one(Resident, app.resident_id).resident_code
+            app.reasons = [*app.reasons, DUPLICATE]
+            open_review(
+                session,
+                app,
+                Stage.MATCHING,
+                [DUPLICATE],
+                duplicate_evidence(session, app, others, code),
+            )
+            for item in items:
+                item.resolution = DUPLICATE
+            decision.duplicate_of = [other.application_id for other in others]
+    if target == S.WITHDRAWN:
+        withdraw(
+            session,
+            app,
+            reason=reject_reason or DUPLICATE,
+            actor=actor,
+            os_user=os_user,
+            now=now,
+        )
+    elif target != S.NEEDS_REVIEW:
+        check_transition(app.state, target)
+        app.state = target
+    keeps_resident = target in (S.MATCHED, S.NEEDS_REVIEW) and app.resident_id == previous_resident
+    if previous_resident is not None and not keeps_resident:
+        # This one no longer takes the resident's card: a partner held only as its duplicate
+        # now stands.
+        released = release_partners(
+            session,
+            previous_resident,
+            now,
+            actor=actor,
+            os_user=os_user,
+            because=application_id,
+        )
+        decision.released = [a.application_id for a in released]
+    decision.state, decision.batch_id = target, app.batch_id
+    if app.resident_id is not None and target in (S.MATCHED, S.NEEDS_REVIEW, S.INELIGIBLE):
+        decision.resident_code = session.get_one(Resident, app.resident_id).resident_code
     record_review_decision(
         session,
         actor=actor,
@@ -114,7 +206,7 @@ def resolve_review(
         resident_code=resident_code,
         reason=reject_reason,
     )
-    return target
+    return decision
 
 
 def _decide_photo(
@@ -138,6 +230,7 @@ def _decide_photo(
 def _decide_match(
     session: Session,
     app: Application,
+    items: list[ReviewItem],
     resident_code: str | None,
     reject_reason: str | None,
     accept: bool,
@@ -149,15 +242,17 @@ def _decide_match(
         )
     if resident_code is None:
         assert reject_reason is not None
-        if (
-            not _REASON.fullmatch(reject_reason)
-            or mask_individual_numbers(reject_reason) != reject_reason
-        ):
+        if reject_reason not in MATCH_REJECTIONS:
+            # Not echoed: what was typed could be anything, an individual number included.
+            known = ", ".join(MATCH_REJECTIONS)
             raise ReviewRefused(
-                "--reject takes a kebab-case reason code, e.g. not-in-register", "bad-reason"
+                f"--reject for a matching review takes one of: {known}", "bad-reason"
             )
         app.reasons = [*app.reasons, reject_reason]
-        return S.NO_MATCH
+        target = MATCH_REJECTIONS[reject_reason]
+        if target == S.NO_MATCH:
+            app.resident_id = None  # not the resident a duplicate hold named
+        return target
     if not RESIDENT_CODE.fullmatch(resident_code):
         # Not echoed: 12 digits here would be an individual number typed in the wrong place.
         raise ReviewRefused(

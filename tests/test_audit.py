@@ -314,7 +314,7 @@ def test_reads_decisions_and_runs_are_recorded_with_codes_only(tmp_path):
         (["2003", "--reject", "not-in-register"], "not needs_review", "not-in-review"),
         (["9999", "--accept"], "no application", "no-application"),
         (["3001", "--resident", "10000000001"], "about the photo", "wrong-decision"),
-        (["2004", "--reject", "x-" + numbers[0]], "kebab-case", "bad-reason"),
+        (["2004", "--reject", "x-" + numbers[0]], "takes one of: not-in-register", "bad-reason"),
     ]
     for args, needle, _ in refusals:
         assert_one_line_error(kofu(clerk, "review", "resolve", *args), needle)

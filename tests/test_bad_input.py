@@ -430,6 +430,10 @@ def test_each_broken_input_ends_in_its_state_with_its_code(run, case):
     assert got is not None, f"line {line_no} made no application"
     assert (got["state"], tuple(got["reasons"])) == (case.state, case.codes)
     assert ("notice_pdf" in got) == (case.state == "notice_generated")
+    # A refused photo's export names its refusal letter's file.
+    assert ("letter_pdf" in got) == (case.state == "photo_rejected")
+    if case.state == "photo_rejected":
+        assert Path(got["letter_pdf"]).is_file() and got["letter_number"]
 
 
 def test_every_line_is_accounted_for_and_nothing_else(run):

@@ -33,9 +33,9 @@ def seed_review(db_url: str, stage: Stage, application_id: str = "3001") -> None
 
 def decide(db_url: str, application_id: str = "3001", **kw) -> ApplicationState:
     with unit_of_work(db_url, write=True) as session:
-        state = resolve_review(session, application_id, actor="clerk", now=NOW, **kw)
+        decision = resolve_review(session, application_id, actor="clerk", now=NOW, **kw)
         session.commit()
-        return state
+        return decision.state
 
 
 def test_a_borderline_photo_accepted_goes_on_to_matching(kofu_env):
@@ -128,6 +128,7 @@ def test_a_number_typed_in_the_wrong_place_is_refused_and_not_repeated(kofu_env)
         with pytest.raises(ReviewRefused) as refused:
             decide(kofu_env.db_url, reject_reason=reason)
         assert refused.value.code == "bad-reason" and number not in str(refused.value)
+        assert "not-in-register, identity-not-confirmed" in str(refused.value)
     with unit_of_work(kofu_env.db_url) as session:
         assert session.query(AuditEvent).count() == 0
         assert session.query(Application).one().state == ApplicationState.NEEDS_REVIEW

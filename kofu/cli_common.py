@@ -1,0 +1,123 @@
+"""What every ``kofu`` command shares: the consoles, who is acting, the one-line failure, the
+settings and database set-up, the audit-trail helpers and how times are shown to staff.
+
+Times: tables show Japan time with its zone (``2026-11-26 09:00 JST``); JSON carries ISO 8601
+with the offset (``2026-11-26T09:00:00+09:00``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, NoReturn
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+
+from kofu.errors import UserError
+from kofu.private import secure_data_dir
+from kofu.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+JST = ZoneInfo("Asia/Tokyo")
+out = Console()
+err = Console(stderr=True)
+
+
+def _os_user() -> str:
+    """The login account this process runs as (from its uid, not from $USER)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        import getpass
+
+        return getpass.getuser()
+
+
+OS_USER = _os_user()
+# Who the audit trail names: KOFU_ACTOR when staff share a service account, else the login.
+# KOFU_ACTOR is not authenticated, so an event also keeps the login when the two differ.
+ACTOR = os.environ.get("KOFU_ACTOR") or OS_USER
+
+
+def error_line(message: str, code: int) -> int:
+    err.print(f"kofu: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    return code
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    error_line(message, code)
+    raise typer.Exit(code)
+
+
+def say(text: str) -> None:
+    """A plain line for staff: no markup, no highlighting, wrapped only at spaces."""
+    out.print(text, markup=False, highlight=False)
+
+
+def load_settings() -> Settings:
+    settings = get_settings()
+    notice = secure_data_dir(settings.data_dir)  # owner-only, before anything is written
+    if notice:
+        err.print(notice, markup=False, highlight=False, soft_wrap=True)
+    settings.municipality  # noqa: B018 - read the settings file now, so a bad one fails first
+    from kofu.runtime import prepare_prefect
+
+    prepare_prefect(settings)
+    return settings
+
+
+def ready_db(settings: Settings) -> None:
+    from kofu.db import upgrade_schema
+
+    upgrade_schema(settings.db_url)
+
+
+def audit(settings: Settings, write: Callable[[Session], object]) -> None:
+    """Write one audit event in a transaction of its own. Reads are recorded before what they
+    read is shown: if the trail cannot be written, nothing is shown."""
+    from kofu.db import unit_of_work
+
+    with unit_of_work(settings.db_url, write=True) as session:
+        write(session)
+        session.commit()
+
+
+def audit_refusal(settings: Settings, write: Callable[[Session], object]) -> None:
+    """Record that something was refused, after its own transaction was rolled back. The
+    refusal's error line is what the person must see: if the trail cannot be written too
+    (the database is what failed), that line still goes out alone."""
+    try:
+        ready_db(settings)
+        audit(settings, write)
+    except Exception:
+        if os.environ.get("KOFU_DEBUG"):
+            raise
+
+
+def error_text(exc: BaseException) -> str:
+    # A UserError's line is written to carry no personal data; other messages may quote some.
+    return str(exc) if isinstance(exc, UserError) else f"unexpected {type(exc).__name__}"
+
+
+def _aware(at: datetime) -> datetime:
+    # Stamps kofu writes are UTC; SQLite hands them back without their offset.
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def jst(at: datetime | str | None, seconds: bool = False) -> str:
+    """A stamp for a table: Japan time, with the zone."""
+    if at is None:
+        return "-"
+    moment = _aware(datetime.fromisoformat(at) if isinstance(at, str) else at).astimezone(JST)
+    return f"{moment:%Y-%m-%d %H:%M:%S JST}" if seconds else f"{moment:%Y-%m-%d %H:%M JST}"
+
+
+def iso(at: datetime | None) -> str | None:
+    """A stamp for JSON: ISO 8601 in Japan time, with its offset."""
+    return _aware(at).astimezone(JST).isoformat() if at is not None else None
