@@ -22,13 +22,14 @@ import fcntl
 import os
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, delete, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from kofu.atomic import remove_stale_temp_files
@@ -151,7 +152,9 @@ def _try_lock(db_url: str) -> _Lock | None:
     conn = engine.connect()
     try:
         for statement in _PG_LOCK_SESSION:
-            conn.execute(text(statement))
+            # A server too old for a setting (idle_session_timeout: PostgreSQL 14) goes without.
+            with suppress(DBAPIError):
+                conn.execute(text(statement))
         got = conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_RUN_LOCK})
     except BaseException:
         conn.close()

@@ -305,7 +305,7 @@ def main() -> int:
     set_private_umask()  # before anything is written: see kofu/private.py
     try:
         # Not standalone: click hands usage mistakes back here instead of drawing a box.
-        code = app(standalone_mode=False)
+        code = app(prog_name="kofu", standalone_mode=False)
     except NoArgsIsHelpError as exc:
         out.print(exc.ctx.get_help(), markup=False, highlight=False)
         return 2

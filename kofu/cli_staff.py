@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
-from rich import box
 from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand
@@ -83,51 +82,67 @@ def queue_list(
         out.print(_review_table(reviews))
     if failures:
         out.print(_failure_table(failures))
+        for line in _what_failed(failures):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
     if reviews:
         say("kofu show APPLICATION_ID shows one application's evidence and files.")
 
 
+def _table(title: str) -> Table:
+    # No rules between columns and one space after each: an 80-column terminal keeps the
+    # 23-digit ids whole and the other columns wrap between words.
+    return Table(title=title, title_justify="left", box=None, padding=(0, 1, 0, 0))
+
+
 def _review_table(entries: list) -> Table:  # type: ignore[type-arg]
-    table = Table(title="review queue", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = _table("review queue")
     _id_column(table)
     table.add_column("batch", overflow="fold")
-    table.add_column("stage", overflow="fold")
-    table.add_column("reasons", overflow="fold", ratio=2)
-    table.add_column("waiting since", overflow="fold", ratio=1)
+    table.add_column("stage: reasons", overflow="fold")
+    table.add_column("waiting since", overflow="fold")
     pairs: dict[str, int] = {}
     for e in entries:
-        reasons = ", ".join(e.codes)
+        reasons = f"{e.stage}: {', '.join(e.codes)}"
         if e.pair:
             ids = [e.application_id, *e.pair]
             number = next((pairs[i] for i in ids if i in pairs), len(set(pairs.values())) + 1)
             pairs.update(dict.fromkeys(ids, number))
-            reasons += f" (pair {number}, with {len(e.pair)} other)"
-        table.add_row(e.application_id, e.batch_id, e.stage, reasons, jst(e.created_at))
+            reasons += f" (pair {number})"
+        table.add_row(e.application_id, e.batch_id, reasons, jst(e.created_at))
     return table
 
 
 def _failure_table(entries: list) -> Table:  # type: ignore[type-arg]
-    table = Table(title="failure queue", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = _table("failure queue")
     _id_column(table)
     table.add_column("batch", overflow="fold")
-    table.add_column("stage / error", overflow="fold", ratio=2)
+    table.add_column("stage: error", overflow="fold", min_width=21)  # photo-file-unreadable
     table.add_column("status", overflow="fold")
-    table.add_column("next attempt", overflow="fold", ratio=1)
+    table.add_column("next try", overflow="fold")
     for e in entries:
-        what = f"{e.stage} / {', '.join(e.codes)}"
-        if e.evidence.get("photo"):
-            found = "" if e.evidence.get("photo_found") else " (missing)"
-            what += f": {e.evidence['photo']}{found}"
-        elif e.evidence.get("file"):
-            what += f": {e.evidence['file']}"
         table.add_row(
             e.application_id or "(the batch)",
             e.batch_id,
-            what,
+            f"{e.stage}: {', '.join(e.codes)}",
             f"{e.status} ({e.attempts})",
             _next_attempt(e),
         )
     return table
+
+
+def _what_failed(entries: list) -> list[str]:  # type: ignore[type-arg]
+    """What each failure's evidence names (a photo's path inside the delivery, a file, an
+    errno): the item, then the path on a line of its own, so it can be copied whole."""
+    lines = []
+    for e in entries:
+        ev = e.evidence
+        if ev.get("photo"):
+            found = "cannot be read" if ev.get("photo_found") else "is missing from the delivery"
+            lines += [f"  {e.application_id}: its photo {found}:", f"    {ev['photo']}"]
+        elif ev.get("file"):
+            errno = f" ({ev['errno']})" if ev.get("errno") else ""
+            lines += [f"  {e.application_id or e.batch_id}: a file{errno}:", f"    {ev['file']}"]
+    return lines
 
 
 def _next_attempt(entry: Any) -> str:

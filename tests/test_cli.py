@@ -53,6 +53,16 @@ def assert_one_line_error(result: subprocess.CompletedProcess, needle: str) -> N
         (["audit", "list", "--since", "26/11/2026"], {}, "--since takes a day as YYYY-MM-DD"),
         (["audit", "list", "--since", "2026-02-30"], {}, "--since takes a day as YYYY-MM-DD"),
         (["audit", "list", "--resident", "983205673214"], {}, "11-digit resident code"),
+        # Usage mistakes: the same one line, not a boxed block.
+        (["stauts"], {}, "no such command 'stauts'"),
+        (["rerun"], {}, "missing option '--batch-id' (see `kofu rerun --help`)"),
+        (["status", "--batch-id", "nope"], {}, "no batch 'nope'"),
+        (["show", "983205673214"], {}, "no application with that id"),
+        (
+            ["nightly", "--batch-id", "x"],
+            {"KOFU_SECRET_KEY": TEST_KEY},
+            "--batch-id names the batch of --inbox",
+        ),
     ],
 )
 def test_bad_input_gets_one_line(tmp_path, args, env, needle):

@@ -104,3 +104,24 @@ def test_every_flow_run_starts_in_the_checkout_the_worker_is_given():
     assert _config()["pull"] == [
         {"prefect.deployments.steps.set_working_directory": {"directory": "{{ $KOFU_HOME }}"}}
     ]
+
+
+def test_the_alert_automation_is_valid_and_waits_for_kofus_left_work_state():
+    """config/prefect-automation.yaml, as `prefect automation create --from-file` reads it,
+    and the server takes it: a trigger on the state a run that left work behind ends in."""
+    from prefect.client.orchestration import get_client
+    from prefect.events.schemas.automations import AutomationCore
+
+    from flows.summary import COMPLETED_WITH_FAILURES
+
+    data = yaml.safe_load((REPO_ROOT / "config" / "prefect-automation.yaml").read_text("utf-8"))
+    automation = AutomationCore.model_validate(data)
+    assert f"prefect.flow-run.{COMPLETED_WITH_FAILURES}" in automation.trigger.expect
+    names = automation.trigger.match_related.get("prefect.resource.name")  # type: ignore[union-attr]
+    assert set(names) == {EXPECTED["nightly"], EXPECTED["rerun-failed"]}
+    with get_client(sync_client=True) as client:
+        made = client.create_automation(automation)
+        try:
+            assert client.read_automation(made).name == automation.name
+        finally:
+            client.delete_automation(made)
