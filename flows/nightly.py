@@ -27,6 +27,7 @@ from models.types import JST
 from tasks.chunks import batches_with_work, with_db_retry
 from tasks.inbox import Delivery, scan_inbox, taken_in
 from tasks.intake import intake_task
+from tasks.reports import batch_summary
 
 __all__ = ["JST", "japan_today", "nightly"]
 
@@ -96,7 +97,7 @@ def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict | Sta
             done[-1][1]["retried"] = retried
         rows = None if inbox else [_row(d, not_taken) for d in deliveries]
         summaries = publish_night(settings, done, today, progress, rows, settings.inbox_dir)
-        result = dict(summaries[-1]) if summaries else _empty_night()
+        result = dict(summaries[-1]) if summaries else _empty_night(settings)
         result.update(batches=summaries, deliveries=rows or [], retried=retried)
         return final_state(result, left_behind(settings), len(not_taken))
 
@@ -180,14 +181,15 @@ def _row(delivery: Delivery, not_taken: list[Delivery]) -> dict:
     return (failed or delivery).row()
 
 
-def _empty_night() -> dict:
+def _empty_night(settings: Settings) -> dict:
+    """Nothing taken in: no counts of tonight's own, the queues as they stand."""
+    with unit_of_work(settings.db_url) as session:
+        queues = batch_summary(session, None)
     return {
         "batch_id": None,
         "applications": 0,
         "states": {},
         "rejected_lines": 0,
-        "failure_queue": 0,
-        "failure_dead": 0,
-        "review_queue": 0,
+        **{k: queues[k] for k in ("failure_queue", "failure_dead", "review_queue")},
         "this_run": {},
     }

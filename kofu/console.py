@@ -90,7 +90,11 @@ def night_lines(settings, summary: dict, batches: list[dict]) -> list[str]:  # t
             f"left behind: {summary['open_failures']} failure-queue item(s) open:"
             " `kofu queue list --kind failure`, then `kofu rerun --batch-id BATCH`"
         )
-    reviews = sum(b.get("review_queue", 0) for b in batches)
+    reviews = (
+        sum(b.get("review_queue", 0) for b in batches)
+        if batches
+        else summary.get("review_queue", 0)
+    )
     if reviews:
         lines.append(f"{reviews} application(s) wait for a person: `kofu queue list --kind review`")
     return lines

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kofu.errors import UserError
 from models import Batch
 
 READY = "READY"
@@ -65,12 +66,18 @@ def scan_inbox(inbox: Path, known: dict[str, str]) -> list[Delivery]:
         folders = [p for p in inbox.iterdir() if p.is_dir() and not p.name.startswith(".")]
     except (FileNotFoundError, NotADirectoryError):
         return []
+    except OSError as exc:  # not a night without delivery: the inbox cannot be looked into
+        raise UserError(f"cannot read the inbox {inbox} ({type(exc).__name__})") from None
     ready: list[Delivery] = []
     others: list[Delivery] = []
     for folder in folders:
         marker = folder / READY
         earlier = known.get(folder.name)
-        if earlier is not None and earlier == str(folder.resolve()):
+        try:
+            here = str(folder.resolve())
+        except (OSError, RuntimeError):  # a symlink loop: no delivery
+            continue
+        if earlier is not None and earlier == here:
             others.append(Delivery(folder, "taken-in"))
         elif not marker.is_file():
             others.append(Delivery(folder, "waiting"))
@@ -82,7 +89,12 @@ def scan_inbox(inbox: Path, known: dict[str, str]) -> list[Delivery]:
         elif not (folder / DELIVERY_FILE).is_file():
             others.append(Delivery(folder, "refused", "no-applications-jsonl"))
         else:
-            ready.append(Delivery(folder, "ready", ready_at=marker.stat().st_mtime))
+            try:
+                ready_at = marker.stat().st_mtime
+            except OSError:  # gone since it was seen: looked at again next night
+                others.append(Delivery(folder, "waiting"))
+                continue
+            ready.append(Delivery(folder, "ready", ready_at=ready_at))
     ready.sort(key=lambda d: (d.ready_at or 0.0, d.folder.name))
     others.sort(key=lambda d: d.folder.name)
     return ready + others
