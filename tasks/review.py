@@ -135,8 +135,10 @@ def resolve_review(
         item.resolution = target.value
         item.resolved_at = now
     if target == S.MATCHED and (others := others_in_progress(session, app.resident_id, app.id)):
-        if any(DUPLICATE in item.reasons for item in items):
-            # A duplicate review: the person let this one stand, so the others go.
+        held_for = previous_resident == app.resident_id
+        if held_for and any(DUPLICATE in item.reasons for item in items):
+            # A duplicate review, decided for the resident it was held for: the person let
+            # this one stand, so the others go.
             for other in others:
                 decision.withdrawn.append(
                     withdraw(
@@ -150,8 +152,9 @@ def resolve_review(
                     )
                 )
         else:
-            # The person named a resident who has another card in progress: show them both
-            # before anything is withdrawn.
+            # The person named a resident who has another card in progress (on another kind
+            # of review, or another resident than the duplicate's): show them both before
+            # anything is withdrawn.
             target = S.NEEDS_REVIEW
             code = session.get_one(Resident, app.resident_id).resident_code
             app.reasons = [*app.reasons, DUPLICATE]

@@ -132,3 +132,66 @@ def test_a_number_typed_in_the_wrong_place_is_refused_and_not_repeated(kofu_env)
     with unit_of_work(kofu_env.db_url) as session:
         assert session.query(AuditEvent).count() == 0
         assert session.query(Application).one().state == ApplicationState.NEEDS_REVIEW
+
+
+def test_naming_another_resident_on_a_duplicate_review_withdraws_nothing_silently(kofu_env):
+    """A was held as R's duplicate. The person decides A is R2, who has a notice of their
+    own in progress: nothing is withdrawn until the person decides again with both in view."""
+    from sqlalchemy import select
+
+    from models import Notice, Resident
+    from tests.helpers import import_register
+    from tests.test_queues_flow import person
+
+    url = kofu_env.db_url
+    rows = [
+        person("10000000031", None, "山田", "花子", ("ヤマダ", "ハナコ"), "見本市中央1-1-1"),
+        person("10000000032", None, "川口", "直子", ("カワグチ", "ナオコ"), "見本市中央2-2-2"),
+    ]
+    import_register(url, rows, kofu_env.data_dir / "r.csv", b"k" * 32)
+    seed_review(url, Stage.MATCHING, "4001")
+    with unit_of_work(url, write=True) as session:
+        r1, r2 = session.scalars(select(Resident.id).order_by(Resident.resident_code)).all()
+        a = session.scalars(select(Application).where(Application.application_id == "4001")).one()
+        a.resident_id = r1
+        session.scalars(select(ReviewItem)).one().reasons = ["duplicate-application"]
+        b = Application(
+            application_id="4002",
+            batch_id="b",
+            line_no=2,
+            state="matched",
+            reasons=[],
+            resident_id=r1,
+        )
+        c = Application(
+            application_id="4003",
+            batch_id="b",
+            line_no=3,
+            state="notice_generated",
+            reasons=[],
+            resident_id=r2,
+        )
+        session.add_all([b, c])
+        session.flush()
+        session.add(
+            Notice(
+                application_pk=c.id,
+                notice_number="2026-00000003",
+                pdf_path="/x",
+                postal_code="999-0011",
+                pickup_deadline=date(2027, 3, 1),
+            )
+        )
+        session.commit()  # fmt: skip
+
+    assert decide(url, "4001", resident_code="10000000032") == ApplicationState.NEEDS_REVIEW
+    with unit_of_work(url) as session:
+        got = dict(session.execute(select(Application.application_id, Application.state)).all())
+    assert got == {"4001": "needs_review", "4002": "matched", "4003": "notice_generated"}
+    # Decided again, for R2 with both in view: A stands, R2's other application goes.
+    assert decide(url, "4001", resident_code="10000000032") == ApplicationState.MATCHED
+    with unit_of_work(url) as session:
+        got = dict(session.execute(select(Application.application_id, Application.state)).all())
+        void = session.scalars(select(Notice.voided_at)).one()
+    assert got == {"4001": "matched", "4002": "matched", "4003": "withdrawn"}
+    assert void is not None
