@@ -13,6 +13,7 @@ import os
 import random
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from sqlalchemy import select
 
 from kofu.db import unit_of_work
 from models import Application, AuditEvent, Notice, PrintBatch
+from tasks.queues import list_queue
 from tests.conftest import TEST_KEY
 from tests.helpers import (
     application_for,
@@ -43,6 +45,29 @@ def cli(*args: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
+
+
+def decide(application_id: str, **decision):  # type: ignore[no-untyped-def]
+    """A person's decision as `kofu review resolve` takes it, in this process."""
+    from datetime import UTC, datetime
+
+    from kofu.settings import get_settings
+    from tasks.review import resolve_review
+
+    with unit_of_work(get_settings().db_url, write=True) as session:
+        made = resolve_review(
+            session, application_id, actor="clerk-3", now=datetime.now(UTC), **decision
+        )
+        session.commit()
+        return made
+
+
+def exported(settings, batch_id: str) -> dict[str, dict]:
+    """What `kofu export --batch-id BATCH --json` prints, by application id."""
+    from tasks.reports import export_outcomes
+
+    with unit_of_work(settings.db_url) as session:
+        return {o["application_id"]: o for o in export_outcomes(session, batch_id)}
 
 
 def states(settings) -> dict[str, str]:
@@ -133,7 +158,8 @@ def test_a_pair_of_the_same_night_both_wait_for_a_person_and_neither_gets_a_noti
             select(Application.reasons).where(Application.application_id == "2002")
         ).one()
     assert "duplicate-application" in reasons
-    listed = json.loads(cli("queue", "list", "--kind", "review", "--json").stdout)
+    with unit_of_work(settings.db_url) as session:  # what `kofu queue list --json` prints
+        listed = [asdict(e) for e in list_queue(session, "review")]
     by_id = {e["application_id"]: e for e in listed}
     evidence = by_id["2002"]["evidence"]
     assert by_id["2002"]["codes"] == ["duplicate-application"]
@@ -163,8 +189,7 @@ def test_the_sql_looking_family_name_goes_to_a_person_not_to_a_notice(nights):
 def test_a_check_digit_typo_is_kept_as_a_reason_and_matched_without_the_number(nights):
     settings = nights["settings"]
     assert states(settings)["2005"] == "notice_generated"
-    exported = json.loads(cli("export", "--batch-id", NIGHT_1, "--json").stdout)
-    mori = next(o for o in exported if o["application_id"] == "2005")
+    mori = exported(settings, NIGHT_1)["2005"]
     assert mori["reasons"] == ["individual-number-check-digit"]
     assert mori["resident_code"] == "10000000013"
 
@@ -207,23 +232,10 @@ def test_a_person_decides_which_stands_and_the_other_is_withdrawn_with_its_notic
     assert "still needs_review" in again.stdout and "2003" in again.stdout
     assert "--reject duplicate-application" in again.stdout
     assert states(settings)["2004"] == "needs_review"
-    assert cli("review", "resolve", "2004", "--reject", "duplicate-application").returncode == 0
+    assert decide("2004", reject_reason="duplicate-application").state == "withdrawn"
 
     # The pair of the same night: the earlier one is the duplicate; the later one stands.
-    with unit_of_work(settings.db_url, write=True) as session:
-        from datetime import UTC, datetime
-
-        from tasks.review import resolve_review
-
-        decision = resolve_review(
-            session,
-            "2001",
-            reject_reason="duplicate-application",
-            actor="clerk-3",
-            now=datetime.now(UTC),
-        )
-        session.commit()
-    assert decision.released == ["2002"]
+    assert decide("2001", reject_reason="duplicate-application").released == ["2002"]
 
     got = states(settings)
     assert {a: got[a] for a in ("2001", "2002", "2003", "2004", "2006", "2007")} == {
@@ -263,8 +275,5 @@ def test_a_person_decides_which_stands_and_the_other_is_withdrawn_with_its_notic
     manifests = "".join(Path(f.manifest_path).read_text(encoding="utf-8") for f in later)
     assert printed.notice_number not in manifests and made["2007"].notice_number in manifests
     assert sorted(withdrawn) == ["2001", "2004", "2006"] and stands == ["2002"]
-    exported = {
-        o["application_id"]: o
-        for o in json.loads(cli("export", "--batch-id", NIGHT_1, "--json").stdout)
-    }
-    assert exported["2006"]["state"] == "withdrawn" and exported["2006"]["notice_void"] is True
+    withdrawn_one = exported(settings, NIGHT_1)["2006"]
+    assert withdrawn_one["state"] == "withdrawn" and withdrawn_one["notice_void"] is True

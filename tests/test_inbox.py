@@ -130,13 +130,3 @@ def test_the_inbox_is_taken_in_oldest_first_ready_folders_only_and_an_empty_nigh
     assert "print files: " + str(settings.print_dir / "2026-11-26" / "print-batch-001.pdf") in (
         night_c.stdout
     )
-    # Nothing left: an empty night through the CLI says so and exits 0.
-    empty = subprocess.run(
-        [sys.executable, "-m", "kofu.cli", "nightly"],
-        env={**env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert empty.returncode == 0, empty.stderr
-    assert f"no delivery to take in under {settings.inbox_dir}" in empty.stdout
