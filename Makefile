@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	# constraints.txt pins the versions the tests ran with; pyproject keeps lower bounds.
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	# MediaPipe without its declared dependencies (pyproject.toml says why).
+	$(BIN)/pip install --quiet --no-deps -c constraints.txt mediapipe
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -170,9 +170,11 @@ def _check_run_settings(settings: Settings) -> None:
     """What a run would otherwise find wrong only once started: fail with one line now."""
     from flows.lease import check_free
     from kofu.runners import runner_choice
+    from tasks.face_landmarks import check_installed
     from tasks.scoring import ScoringRules
 
     runner_choice()  # KOFU_TASK_RUNNER and KOFU_WORKERS
+    check_installed()  # the face model and MediaPipe
     print_password(settings)  # the print batches' encryption
     ScoringRules.from_settings(settings.municipality.matching)
     ready_db(settings)

@@ -29,7 +29,8 @@ from kofu.settings import PhotoRules
 from models import Application, ApplicationState, Batch, Stage, check_transition
 from models.types import japan_wall_clock
 from tasks.chunks import CHUNK_TASK_OPTIONS, Chunk, claim_chunk
-from tasks.photo_quality import QualityReport, assess_photo
+from tasks.photo_quality import assess_photo
+from tasks.quality_report import QualityReport
 from tasks.queues import open_review, record_failure, resolve_failures
 
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -118,6 +119,31 @@ PROBLEMS: dict[str, PhotoProblem] = {
             "face-tilted",
             "顔が傾いています。顔をまっすぐにして、カメラを傾けずに撮影してください",
             "Your head is tilted: hold your head straight and keep the camera level.",
+        ),
+        PhotoProblem(
+            "face-turned",
+            "顔が横や上下を向いています。顔を正面に向け、カメラをまっすぐ見て撮影してください",
+            "Your face is turned to the side, up or down: face the camera and look straight at it.",
+        ),
+        PhotoProblem(
+            "eyes-closed",
+            "目を閉じています。両目をしっかり開けて撮影してください",
+            "Your eyes are closed: keep both eyes open.",
+        ),
+        PhotoProblem(
+            "eyes-not-visible",
+            "目がはっきり写っていません。サングラスや色の付いた眼鏡を外し、眼鏡の反射や前髪で目が隠れないようにして撮影してください",
+            "Your eyes cannot be seen: take off sunglasses or tinted glasses, and keep reflections on glasses and hair away from your eyes.",
+        ),
+        PhotoProblem(
+            "mouth-open",
+            "口が開いています。口を閉じて撮影してください",
+            "Your mouth is open: close your mouth.",
+        ),
+        PhotoProblem(
+            "head-covering",
+            "帽子などで頭が覆われています。帽子やフードを外して撮影してください（宗教上・医療上の理由で外せない場合は窓口にご相談ください）",
+            "Your head is covered: take off any hat, cap or hood (if you wear it for religious or medical reasons, ask at the counter).",
         ),
         PhotoProblem(
             "head-cut-off",
