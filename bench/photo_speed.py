@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/photo_speed.py [--seconds 5] [--detectors]
 
-Three sizes of JPEG are made from scikit-image's astronaut portrait, upscaled with sensor
+Three sizes of JPEG are made from scikit-image's astronaut portrait (a real photograph in a
+package: the bench needs nothing outside the repository), upscaled with sensor
 noise so that their files weigh what real ones do: 640x480 (~100 KB), 1536x2048 (~600 KB)
 and a 4032x3024 smartphone photo (~3 MB). Each is checked repeatedly with ``check_photo``.
-Each size is measured in a fresh process. Peak memory: the process's maximum resident size
+Each size is measured in a fresh process, which also reports where one check's CPU time
+goes: the header and the reduced decode, the landmarker, and the measures. Peak memory: the process's maximum resident size
 (Python, NumPy, OpenCV and the models included), how much it grew while checking, and
 tracemalloc's peak for one check (allocations Python sees: NumPy's, not Pillow's or OpenCV's).
 
@@ -86,7 +88,9 @@ def measure(data: bytes, seconds: float) -> dict:
     check_photo(data, rules)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    parts = breakdown(data, rules)
     return {
+        **parts,
         "bytes": len(data),
         "photos_per_s": round(1 / best, 1),
         "ms_per_photo": round(1000 * best, 2),
@@ -96,6 +100,44 @@ def measure(data: bytes, seconds: float) -> dict:
         "max_rss_mb": _max_rss_mb(),
         "rss_before_checks_mb": before,
         "verdict": verdict.codes + [f"review:{c}" for c in verdict.review_codes] or ["ok"],
+    }
+
+
+def breakdown(data: bytes, rules: PhotoRules, runs: int = 40) -> dict:
+    """Where one check's time goes, as CPU time of this process (all its threads: MediaPipe
+    may use more than one): the header and the reduced decode, the landmarker, and the
+    measures (the whole check less those two). Medians of ``runs``."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from tasks import photos
+    from tasks.face_landmarks import default_landmarker
+
+    landmarker = default_landmarker()
+    decode, marks, whole = [], [], []
+    for _ in range(runs):
+        start = time.process_time()
+        image = photos._decode_reduced(Image.open(io.BytesIO(data)))
+        rgb = np.asarray(image.convert("RGB"))
+        decode.append(time.process_time() - start)
+        start = time.process_time()
+        landmarker.find(rgb)
+        marks.append(time.process_time() - start)
+        start = time.process_time()
+        check_photo(data, rules)
+        whole.append(time.process_time() - start)
+
+    def ms(values: list[float]) -> float:
+        return round(1000 * sorted(values)[len(values) // 2], 2)
+
+    return {
+        "cpu_ms_decode": ms(decode),
+        "cpu_ms_landmarks": ms(marks),
+        "cpu_ms_measures": round(ms(whole) - ms(decode) - ms(marks), 2),
+        "cpu_ms_total": ms(whole),
+        "decoded": f"{rgb.shape[1]}x{rgb.shape[0]}",
     }
 
 
@@ -197,7 +239,8 @@ def main() -> None:
     report: dict = {"cpu": cpu, "cores": os.cpu_count(), "sizes": {}}
     print(f"cpu: {cpu}, {os.cpu_count()} cores; one process, one thread")
     print(
-        f"{'size':>10} {'file':>8} {'photos/s':>9} {'ms/photo':>9} {'peak RSS (before)':>18}  verdict"
+        f"{'size':>10} {'file':>8} {'photos/s':>9} {'ms/photo':>9} {'median':>7} {'2 threads':>9}"
+        f" {'peak RSS (before)':>18}  CPU ms: decode+landmarks+measures=total  verdict"
     )
     for name, size, quality, grain in SIZES:
         row = measure_in_child(make_photo(size, quality, grain), args.seconds)
@@ -207,6 +250,8 @@ def main() -> None:
             f"{row['ms_per_photo']:>9} {row['ms_per_photo_median']:>7}"
             f" {row['two_threads_photos_per_s']:>9}"
             f" {row['max_rss_mb']:>7}MB ({row['rss_before_checks_mb']}MB)"
+            f"  {row['cpu_ms_decode']}+{row['cpu_ms_landmarks']}+{row['cpu_ms_measures']}"
+            f"={row['cpu_ms_total']} ({row['decoded']})"
             f"  {','.join(row['verdict'])}"
         )
     if args.detectors:
