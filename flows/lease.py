@@ -185,10 +185,29 @@ def _refusal(db_url: str) -> RunInProgress:
 # --- Taking it for a run ----------------------------------------------------------------
 
 
+# Locks a caller (the CLI) took for the flow it is about to run in this process, by database.
+_reserved: dict[str, _Lock] = {}
+
+
+@contextmanager
+def reserved(db_url: str) -> Iterator[None]:
+    """Take the run lock for a flow this process is about to run, or raise RunInProgress with
+    one line now. The flow's own ``held`` then uses this lock instead of taking another."""
+    lock = _try_lock(db_url)
+    if lock is None:
+        raise _refusal(db_url)
+    _reserved[db_url] = lock
+    try:
+        yield
+    finally:
+        del _reserved[db_url]
+        lock.release()
+
+
 def acquire(db_url: str, holder: str, flow_run_id: str | None = None) -> tuple[_Lock, Taken]:
     """Take the run lock now, or raise RunInProgress. Writes the holder's record, and
     returns the record of a run that died holding the lock, if it left one."""
-    lock = _try_lock(db_url)
+    lock = _reserved.get(db_url) or _try_lock(db_url)
     if lock is None:
         raise _refusal(db_url)
 
@@ -212,7 +231,7 @@ def acquire(db_url: str, holder: str, flow_run_id: str | None = None) -> tuple[_
     try:
         return lock, with_db_retry(record)
     except BaseException:
-        lock.release()
+        _let_go(db_url, lock)
         raise
 
 
@@ -230,6 +249,12 @@ def release(db_url: str, lock: _Lock, holder: str) -> None:
     try:
         with_db_retry(forget)
     finally:
+        _let_go(db_url, lock)
+
+
+def _let_go(db_url: str, lock: _Lock) -> None:
+    """Drop the lock, unless the caller reserved it: then it drops it once the flow is over."""
+    if _reserved.get(db_url) is not lock:
         lock.release()
 
 

@@ -21,7 +21,9 @@ from flows.stages import STAGE_STEPS, run_stages, settle_failure_items, take_fai
 from flows.summary import Progress, final_state, left_behind, publish_night
 from kofu.db import unit_of_work, upgrade_schema
 from kofu.errors import UserError
+from kofu.paths import check_batch_id
 from kofu.runners import KofuTaskRunner
+from kofu.secret import check_key, load_secret_key
 from kofu.settings import Settings, get_settings
 from models.types import JST
 from tasks.chunks import batches_with_work, with_db_retry
@@ -55,9 +57,13 @@ def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict | Sta
     settings = get_settings()
     if batch_id and not inbox:
         raise UserError("batch_id names the batch of one inbox folder: give inbox too")
+    # The parameters may come from a Prefect UI "Custom run": the batch id names folders.
+    if inbox:
+        check_batch_id(batch_id or Path(inbox).name, "batch_id" if batch_id else "inbox's name")
     now = datetime.now(UTC)
     today = now.astimezone(JST).date()
     upgrade_schema(settings.db_url)
+    check_key(settings.db_url, load_secret_key(settings))
     holder = holder_name(flow_run.name or "nightly")
     with held(settings.db_url, holder, current_flow_run_id()) as lock:
         begin_run(lock, settings)

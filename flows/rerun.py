@@ -24,7 +24,9 @@ from flows.stages import (
 from flows.summary import Progress, final_state, left_behind
 from kofu.db import unit_of_work, upgrade_schema
 from kofu.errors import UserError
+from kofu.paths import check_batch_id
 from kofu.runners import KofuTaskRunner
+from kofu.secret import check_key, load_secret_key
 from kofu.settings import get_settings
 from models import Batch
 from models.types import JST
@@ -38,7 +40,9 @@ from models.types import JST
 )
 def rerun_failed(batch_id: str) -> dict | State:
     settings = get_settings()
+    check_batch_id(batch_id, "batch_id")  # it may come from a Prefect UI "Custom run"
     upgrade_schema(settings.db_url)
+    check_key(settings.db_url, load_secret_key(settings))
     with unit_of_work(settings.db_url) as session:
         if session.get(Batch, batch_id) is None:
             raise UserError(f"no batch {batch_id!r}: see `kofu status` for the batches")

@@ -27,6 +27,7 @@ from kofu.cli_common import (
     say,
 )
 from kofu.errors import UserError
+from kofu.paths import check_batch_id
 from kofu.private import set_private_umask
 from kofu.settings import Settings, print_password
 
@@ -64,7 +65,7 @@ def residents_import(
 ) -> None:
     """Load or refresh the register (upsert by resident_code; all rows or none)."""
     from kofu.db import unit_of_work
-    from kofu.secret import load_secret_key
+    from kofu.secret import check_key, load_secret_key
     from tasks.audit import CodeTally, fingerprint, record_import, record_import_refused
     from tasks.register import read_register, upsert_residents
 
@@ -77,6 +78,7 @@ def residents_import(
         # the one write transaction below, so a bad row anywhere rolls the whole import back.
         rows = read_register(file, key)
         ready_db(settings)
+        check_key(settings.db_url, key)
         with unit_of_work(settings.db_url, write=True) as session:
             result = upsert_residents(session, tally.count(rows))
             record_import(
@@ -123,9 +125,10 @@ def nightly(
         )
     if inbox is not None and not (inbox / "applications.jsonl").is_file():
         fail(f"no applications.jsonl in {inbox}: is this a delivery folder?")
-    from kofu.secret import load_secret_key
-
-    load_secret_key(settings)  # fail before starting a run, not inside it
+    if inbox is not None:
+        named_by = "--batch-id" if batch_id else "--inbox's folder name"
+        check_batch_id(batch_id or inbox.resolve().name, named_by)
+    _check_key(settings)  # fail before starting a run, not inside it
     _check_run_settings(settings)
     from flows.nightly import nightly as nightly_flow
 
@@ -144,10 +147,14 @@ def _run_recorded(
 ) -> dict:
     """A run started by hand: the trail says who started it and how it ended (counts only;
     each application's own row says what happened to it)."""
+    from flows.lease import reserved
     from tasks.audit import record_run
 
     try:
-        summary = run()
+        # The lock is taken here, before Prefect starts: a second run started at the same
+        # moment is refused with one line, not with a failed flow run's traceback.
+        with reserved(settings.db_url):
+            summary = run()
     except Exception as exc:
         error = error_text(exc)
         audit_refusal(
@@ -185,13 +192,24 @@ def _check_run_settings(settings: Settings) -> None:
 def rerun(batch_id: Annotated[str, typer.Option(help="The batch to rerun.")]) -> None:
     """Rerun the failed items of a batch, and carry on what a person decided."""
     settings = load_settings()
+    check_batch_id(batch_id)
     ready_db(settings)
     _known_batch(settings, batch_id)
+    _check_key(settings)
     _check_run_settings(settings)
     from flows.rerun import rerun_failed
 
     summary = _run_recorded(settings, "rerun", batch_id, lambda: rerun_failed(batch_id=batch_id))
     _print_night(settings, summary)
+
+
+def _check_key(settings: Settings) -> None:
+    """The secret key is there, and is the one the database was made with."""
+    from kofu.secret import check_key, load_secret_key
+
+    key = load_secret_key(settings)
+    ready_db(settings)
+    check_key(settings.db_url, key)
 
 
 def _known_batch(settings: Settings, batch_id: str) -> None:

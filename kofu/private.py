@@ -28,6 +28,21 @@ def set_private_umask() -> None:
     os.umask(old | PRIVATE_UMASK)
 
 
+def _check_writable(path: Path) -> None:
+    """kofu writes its database, notices and print files here: find out now, with a file
+    that is gone at once, rather than halfway through a run."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=path, prefix=".kofu-write-check-"):
+            pass
+    except OSError as exc:
+        raise UserError(
+            f"the data directory {path} is not writable ({exc.strerror}): kofu writes its"
+            " database, notices and print files there (KOFU_DATA_DIR)"
+        ) from None
+
+
 def secure_data_dir(path: Path) -> str | None:
     """Create the data directory owner-only (0700), or take group and other permissions
     away from an existing one (0755 becomes 0700).
@@ -40,6 +55,9 @@ def secure_data_dir(path: Path) -> str | None:
         raise UserError(f"data directory {path} is not a directory (KOFU_DATA_DIR)") from None
     except PermissionError:
         raise UserError(f"cannot create the data directory {path}: permission denied") from None
+    except OSError as exc:  # a read-only file system, a path through a file
+        raise UserError(f"cannot create the data directory {path}: {exc.strerror}") from None
+    _check_writable(path)
     mode = stat.S_IMODE(path.stat().st_mode)
     if not mode & 0o077:
         return None

@@ -357,7 +357,13 @@ def load_municipality(path: Path) -> Municipality:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(f"settings file not found: {path}") from None
+        raise UserError(f"settings file not found: {path} (KOFU_CONFIG)") from None
+    except IsADirectoryError:
+        raise UserError(f"settings file {path} is a folder, not a file (KOFU_CONFIG)") from None
+    except OSError as exc:  # no permission, a device that cannot be read
+        raise UserError(
+            f"cannot read the settings file {path}: {exc.strerror} (KOFU_CONFIG)"
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"settings file {path} is not valid TOML: {exc}") from None
     try:

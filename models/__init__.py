@@ -3,6 +3,7 @@
 from models.applications import Application, Batch, RejectedLine
 from models.audit import AuditEvent
 from models.base import Base
+from models.key_check import KeyCheck
 from models.leases import RunLease
 from models.notices import Notice, PrintBatch, RefusalLetter
 from models.queues import FailureItem, ReviewItem
@@ -27,6 +28,7 @@ __all__ = [
     "FailureItem",
     "FailureStatus",
     "IllegalTransition",
+    "KeyCheck",
     "Notice",
     "PrintBatch",
     "RefusalLetter",

@@ -22,11 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kofu.errors import UserError
+from kofu.paths import BATCH_ID_MAX, batch_id_problem
 from models import Batch
 
 READY = "READY"
 DELIVERY_FILE = "applications.jsonl"
-BATCH_ID_MAX = Batch.__table__.c.id.type.length
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,11 @@ def scan_inbox(inbox: Path, known: dict[str, str]) -> list[Delivery]:
         elif earlier is not None:
             # The name is the batch id, and another folder was taken in under it.
             others.append(Delivery(folder, "refused", "batch-id-already-taken-in"))
-        elif len(folder.name) > BATCH_ID_MAX:
-            others.append(Delivery(folder, "refused", "folder-name-too-long-for-a-batch-id"))
+        elif batch_id_problem(folder.name):
+            # The folder's name becomes the batch id, and so folder names under the data
+            # directory: a name that cannot be one waits for a person to rename the folder.
+            code = "folder-name-too-long" if len(folder.name) > BATCH_ID_MAX else "bad-folder-name"
+            others.append(Delivery(folder, "refused", code))
         elif not (folder / DELIVERY_FILE).is_file():
             others.append(Delivery(folder, "refused", "no-applications-jsonl"))
         else:

@@ -12,22 +12,30 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO, Final
+from typing import Any, Final
 
 from prefect import task
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kofu.atomic import write_atomic
 from kofu.db import unit_of_work
 from kofu.errors import UserError
-from kofu.mynumber import has_valid_check_digit, is_well_formed, keyed_hash
-from kofu.secret import load_secret_key
+from kofu.mynumber import (
+    has_valid_check_digit,
+    individual_numbers_in,
+    is_well_formed,
+    keyed_hash,
+)
+from kofu.paths import check_batch_id
+from kofu.secret import check_key, load_secret_key
 from kofu.settings import Settings
+from kofu.text import has_unprintable
 from models import Application, ApplicationState, AuditEvent, Batch, RejectedLine
+from models.types import JST
 from tasks.chunks import CHUNK_TASK_OPTIONS, with_db_retry
+from tasks.delivery_scrub import scrub_delivery
 
 DELIVERY_FILE = "applications.jsonl"
 # A real line is well under 2 KB; anything far beyond is not an application.
@@ -52,16 +60,21 @@ OPTIONAL_FIELDS = ("individual_number",)
 # reason stays, and matching goes on without the number.
 NOTED_ONLY: Final = frozenset({"individual-number-check-digit"})
 CHANNELS = frozenset({"smartphone", "pc", "kiosk", "mail"})
-# ASCII digits only: \d would also take full-width and other scripts' digits.
-_APPLICATION_ID = re.compile(r"[0-9]{1,64}")
+# J-LIS application ids are 23 digits. ASCII digits only: \d would also take full-width and
+# other scripts' digits.
+_APPLICATION_ID = re.compile(r"[0-9]{23}")
+# A UTF-8 byte order mark, which some editors put at the start of a file.
+_BOM = b"\xef\xbb\xbf"
 _POSTAL_CODE = re.compile(r"[0-9]{3}-[0-9]{4}")
 # date.fromisoformat alone also takes 19800401 and week dates (1980-W14-2).
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # A JSON escape like "\ud800" decodes to a lone surrogate, which no database can store.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# Control characters (Unicode category Cc: C0, DEL and C1) have no place in a name or address.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _OLDEST_BIRTH = date(1890, 1, 1)
+# Online applications for the card opened on 2015-10-05 (the notification cards went out from
+# then). An earlier time, or one after tomorrow, is no submission: and a time such as
+# 9999-12-31T23:59:59-09:00 is past year 9999 in UTC, which no database column can hold.
+_FIRST_SUBMISSION = datetime(2015, 10, 5, tzinfo=JST)
 _TEXT_CODES: Final = {
     "family_name": "bad-name",
     "given_name": "bad-name",
@@ -75,7 +88,6 @@ _MAX_CHARS: Final = {name: Application.__table__.c[name].type.length for name in
 # A photo path longer than this, or with a longer part, is no path a delivery would carry
 # (and opening it would fail on every run).
 MAX_PHOTO_PATH = 1024
-BATCH_ID_MAX: Final = Batch.__table__.c.id.type.length
 MAX_PATH_PART_BYTES = 255
 
 
@@ -118,6 +130,8 @@ def read_delivery_lines(path: Path) -> Iterator[tuple[int, bytes]]:
         line_no = 0
         while raw := fh.readline(MAX_LINE_BYTES + 1):
             line_no += 1
+            if line_no == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
             if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
                 while (rest := fh.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
                     pass
@@ -166,22 +180,33 @@ def parse_line(
             return None
         return value.strip()
 
+    # An individual number typed into another field (an address, a name, the photo's path)
+    # is refused, never stored: the line is invalid, and an invalid line keeps only its id.
+    if any(
+        isinstance(value, str) and individual_numbers_in(value)
+        for name, value in obj.items()
+        if name != "individual_number"
+    ):
+        reasons.append("individual-number-in-field")
+
     submitted = field_text("submitted_at", "bad-submitted-at")
     if submitted is not None:
-        try:
-            stamp = datetime.fromisoformat(submitted)
-            if stamp.tzinfo is None:
-                raise ValueError
-            out["submitted_at"] = stamp
-        except ValueError:
+        stamp = submission_time(submitted, today)
+        if stamp is None:
             reasons.append("bad-submitted-at")
+        else:
+            out["submitted_at"] = stamp
 
     channel = field_text("channel", "bad-channel")
     if channel is not None and channel not in CHANNELS:
         reasons.append("bad-channel")
     out["channel"] = channel
 
-    number = obj.get("individual_number")  # null counts as absent: the field is optional
+    number = obj.get("individual_number")
+    # null, "" and blanks count as absent: the field is optional, and a delivery whose numbers
+    # were blanked (scrub_delivery) is taken in again as it was, without them.
+    if isinstance(number, str) and not number.strip():
+        number = None
     if number is not None:
         if not isinstance(number, str) or not is_well_formed(number):
             reasons.append("bad-individual-number")
@@ -195,7 +220,7 @@ def parse_line(
     for name, code in _TEXT_CODES.items():
         value = field_text(name, code)
         if value is not None and (
-            not value or _CONTROL.search(value) or len(value) > _MAX_CHARS[name]
+            not value or has_unprintable(value) or len(value) > _MAX_CHARS[name]
         ):
             reasons.append(code)
         out[name] = value
@@ -236,6 +261,19 @@ def parse_line(
     return parsed
 
 
+def submission_time(text: str, today: date) -> datetime | None:
+    """The submission time, or None when it is no time a submission can have: not ISO 8601
+    with an offset, before online applications opened, or after tomorrow (JST)."""
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    latest = datetime.combine(today + timedelta(days=2), time(), JST)
+    if stamp.tzinfo is None or not _FIRST_SUBMISSION <= stamp < latest:
+        return None
+    return stamp
+
+
 def photo_path_problem(folder: Path, relative: str) -> str | None:
     """The photo must be a relative path that stays inside the delivery folder. Nothing is
     opened here: a symlink is resolved to see where it leads, never followed to read."""
@@ -268,12 +306,9 @@ def take_in_delivery(
     path = folder / DELIVERY_FILE
     if not path.is_file():
         raise UserError(f"no {DELIVERY_FILE} in {folder}: is this a delivery folder?")
-    # PostgreSQL enforces the column's length (SQLite would store any): refuse it up front.
-    if len(batch_id) > BATCH_ID_MAX:
-        raise UserError(
-            f"the batch id is {len(batch_id)} characters long; at most {BATCH_ID_MAX}"
-            " (--batch-id, or the delivery folder's name)"
-        )
+    # A name, no path (it names folders), and within the column's length, which PostgreSQL
+    # enforces (SQLite would store any): refused up front.
+    check_batch_id(batch_id, "--batch-id, or the delivery folder's name")
     batch = session.get(Batch, batch_id)
     if batch is None:
         with path.open("rb") as fh:
@@ -354,6 +389,7 @@ def _application_row(batch_id: str, item: ParsedApplication) -> Application:
 
 def take_in(settings: Settings, folder: Path, batch_id: str, today: date) -> IntakeResult:
     key = load_secret_key(settings)
+    check_key(settings.db_url, key)  # another key would hash every number differently
 
     def run() -> IntakeResult:
         with unit_of_work(settings.db_url, write=True) as session:
@@ -364,71 +400,7 @@ def take_in(settings: Settings, folder: Path, batch_id: str, today: date) -> Int
     result = with_db_retry(run)
     # Only now that every line is recorded (the numbers as keyed hashes) may the plain numbers
     # go: the delivery is the last place they are in.
-    return replace(result, numbers_scrubbed=scrub_delivery(folder))
-
-
-# Twelve digits, plain or as 4-4-4 with spaces or hyphens, in ASCII or full-width (UTF-8
-# EF BC 90-99), standing alone (an application id has 23 digits and is left as it is).
-# Matched on the bytes, so a line that is not UTF-8 is scrubbed too and otherwise kept as is.
-_DIGIT = rb"(?:[0-9]|\xef\xbc[\x90-\x99])"
-_NUMBER_IN_BYTES = re.compile(
-    # The first look-ahead only makes the search fast: it fails at once on most bytes.
-    rb"(?=[0-9\xef])(?<![0-9])(?<!\xef\xbc[\x90-\x99])"
-    + rb"[ -]?".join([_DIGIT + rb"{4}"] * 3)
-    + rb"(?![0-9]|\xef\xbc[\x90-\x99])"
-)
-# A match with its look-ahead spans at most 41 bytes, its look-behind 3.
-_SCRUB_TAIL, _SCRUB_BEHIND = 64, 3
-SCRUB_PIECE = 1 << 20
-
-
-def scrub_delivery(folder: Path) -> int | None:
-    """Blank every individual number in the delivery file, atomically; everything else in it
-    stays byte for byte, so taking the delivery in again still finds every line known.
-    Returns how many were blanked, or None if the file cannot be rewritten. The file is
-    streamed in pieces (once to count, once more to rewrite only if there is anything to
-    blank), never read whole: a delivery may hold a 10 MB line."""
-    path = folder / DELIVERY_FILE
-    try:
-        with path.open("rb") as fh:
-            count = sum(n for _, n in scrubbed_pieces(fh))
-        if count:
-
-            def write(out: BinaryIO) -> None:
-                with path.open("rb") as fh:
-                    for piece, _ in scrubbed_pieces(fh):
-                        out.write(piece)
-
-            write_atomic(path, write, path.stat().st_mode & 0o777)
-        return count
-    except OSError:
-        return None
-
-
-def scrubbed_pieces(fh: BinaryIO, size: int = SCRUB_PIECE) -> Iterator[tuple[bytes, int]]:
-    """The stream's bytes with every number blanked, in pieces of about ``size`` bytes, each
-    with how many numbers it blanked. The same result as one substitution over the whole
-    file: a number across two pieces is held back until the next one."""
-    buf, start = b"", 0  # buf[:start] was given out already: kept for the look-behind
-    while True:
-        more = fh.read(size)
-        buf += more
-        # Everything before ``end`` can be decided now: a match starting there has its
-        # whole span and look-ahead inside buf.
-        end = max(start, len(buf) - _SCRUB_TAIL) if more else len(buf)
-        parts, pos, count = [], start, 0
-        for match in _NUMBER_IN_BYTES.finditer(buf, start):
-            if match.start() >= end:
-                break
-            parts.append(buf[pos : match.start()])
-            pos, count = match.end(), count + 1
-        end = max(end, pos)
-        parts.append(buf[pos:end])
-        yield b"".join(parts), count
-        if not more:
-            return
-        keep = max(0, end - _SCRUB_BEHIND)
-        buf, start = buf[keep:], end - keep
+    return replace(result, numbers_scrubbed=scrub_delivery(folder / DELIVERY_FILE, MAX_LINE_BYTES))
 
 
 @task(

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kofu.fonts import register_notice_font
+from kofu.paths import check_batch_id, inside
 from kofu.settings import Municipality, Settings
 from models import Application, ApplicationState, RefusalLetter, Stage
 from models.types import japan_wall_clock
@@ -71,7 +72,7 @@ def write_letters_chunk(
     settings: Settings, chunk: Chunk, issued_on: date, now: datetime
 ) -> Counter[str]:
     font = register_notice_font(settings.data_dir / "fonts")
-    out_dir = settings.letters_dir / chunk.batch_id
+    out_dir = inside(settings.data_dir, settings.letters_dir / check_batch_id(chunk.batch_id))
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     written: list[tuple[int, str, str, str] | tuple[int, BaseException]] = []
     with claim_chunk(settings.db_url, chunk, ApplicationState.PHOTO_REJECTED) as claim:

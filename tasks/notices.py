@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from kofu.db import unit_of_work
 from kofu.fonts import register_notice_font
+from kofu.paths import check_batch_id, inside
 from kofu.settings import Municipality, Settings, print_password
 from models import (
     Application,
@@ -101,7 +102,7 @@ def generate_notice_chunk(
 ) -> Counter[str]:
     """matched -> notice_generated, writing one PDF per application."""
     font = register_notice_font(settings.data_dir / "fonts")
-    out_dir = settings.notices_dir / chunk.batch_id
+    out_dir = inside(settings.data_dir, settings.notices_dir / check_batch_id(chunk.batch_id))
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[tuple[int, str, Path, str, date, date, str] | tuple[int, BaseException | None]]
     written = []
@@ -223,7 +224,7 @@ def print_file(settings: Settings, plan: PrintFilePlan, printed_on: date) -> Pri
     password = print_password(settings)  # a missing password stops us before any write
     municipality = settings.municipality
     font = register_notice_font(settings.data_dir / "fonts")
-    out_dir = settings.print_dir / plan.batch_id
+    out_dir = inside(settings.data_dir, settings.print_dir / check_batch_id(plan.batch_id))
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     stem = f"print-batch-{plan.part:03d}"
     # One file's pieces at a time: a night of 100,000 never sits in memory at once.

@@ -16,7 +16,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from kofu.errors import UserError
-from kofu.mynumber import has_valid_check_digit, keyed_hash
+from kofu.mynumber import has_valid_check_digit, individual_numbers_in, keyed_hash
+from kofu.text import has_unprintable
 from models import Resident, ResidentStatus
 from models.base import utcnow
 from tasks.normalize import address_key, kana_key, name_key
@@ -156,6 +157,7 @@ def _parse_row(row: dict, key: bytes, line: int) -> dict:
     names = {f: (row.get(f) or "").strip() for f in REGISTER_COLUMNS[2:6]}
     if not all(names.values()):
         raise fail("a name or reading is empty")
+    _check_text(fail, {**names, "address": (row.get("address") or "").strip()})
     try:
         birth = date.fromisoformat((row.get("birth_date") or "").strip())
         status_date_text = (row.get("status_date") or "").strip()
@@ -198,6 +200,16 @@ def _parse_row(row: dict, key: bytes, line: int) -> dict:
                 raise fail(f"{_KEY_SOURCE[column]} too long once normalised ({longest} at most)")
             raise fail(f"{column} is longer than {longest} characters")
     return parsed
+
+
+def _check_text(fail, texts: dict[str, str]) -> None:
+    """Names and the address go onto envelopes: no control or format characters (the rule
+    intake applies to a delivery), and no individual number typed into them."""
+    for name, value in texts.items():
+        if has_unprintable(value):
+            raise fail(f"{name} holds a control or invisible format character")
+        if individual_numbers_in(value):
+            raise fail(f"{name} holds an individual number (12 digits with a valid check digit)")
 
 
 def upsert_residents(session: Session, rows: Iterable[dict]) -> ImportResult:

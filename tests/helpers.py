@@ -338,3 +338,8 @@ def with_mark(pdf: bytes, left_mm: float, top_mm: float, size_mm: float = 0.5) -
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def aid(n: int) -> str:
+    """A 23-digit application id, as J-LIS gives them, ending in ``n``: ``aid(2001)``."""
+    return f"2026112500000000000{n:04d}"

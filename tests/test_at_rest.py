@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kofu.demo_data import write_register_csv
 from tests.conftest import FONT_CACHE, TEST_KEY
-from tests.helpers import ON_POSTGRES, db_env, write_delivery
+from tests.helpers import ON_POSTGRES, aid, db_env, write_delivery
 from tests.test_audit import line, photo, register_rows
 
 
@@ -70,11 +70,15 @@ def test_everything_kofu_writes_is_owner_only_under_a_permissive_umask(tmp_path)
     register = tmp_path / "in" / "register.csv"
     write_register_csv(rows, register)
     lines = [
-        line("4001", rows[0], individual_number=rows[0].individual_number),
-        line("4002", rows[2], individual_number=rows[2].individual_number),
-        line("4003", rows[3], individual_number=rows[3].individual_number),  # a PNG: refused
+        line(aid(4001), rows[0], individual_number=rows[0].individual_number),
+        line(aid(4002), rows[2], individual_number=rows[2].individual_number),
+        line(aid(4003), rows[3], individual_number=rows[3].individual_number),  # a PNG: refused
     ]
-    photos = {"photos/4001.jpg": photo(1), "photos/4002.jpg": photo(2), "photos/4003.jpg": png(9)}
+    photos = {
+        "photos/20261125000000000004001.jpg": photo(1),
+        "photos/20261125000000000004002.jpg": photo(2),
+        "photos/20261125000000000004003.jpg": png(9),
+    }
     folder = write_delivery(tmp_path / "in" / "2026-11-26", lines, photos)
     data = tmp_path / "var"
     env = environment(data)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from kofu.demo_data import RegisterRow, write_register_csv
 from tests.conftest import FONT_CACHE, TEST_KEY
 from tests.helpers import (
+    aid,
     application_for,
     database_bytes,
     db_env,
@@ -263,14 +264,17 @@ def test_reads_decisions_and_runs_are_recorded_with_codes_only(tmp_path):
     # 2003 matches by its number and gets a notice.
     slip = "1975-06-02"
     lines = [
-        line("2002", rows[1], birth_date=slip),
-        line("2003", rows[2], individual_number=rows[2].individual_number),
-        line("2004", rows[3], birth_date=slip),
+        line(aid(2002), rows[1], birth_date=slip),
+        line(aid(2003), rows[2], individual_number=rows[2].individual_number),
+        line(aid(2004), rows[3], birth_date=slip),
     ]
     folder = write_delivery(
         tmp_path / BATCH,
         lines,
-        {f"photos/{n}.jpg": photo(seed) for n, seed in (("2002", 1), ("2003", 2), ("2004", 9))},
+        {
+            f"photos/{n}.jpg": photo(seed)
+            for n, seed in ((aid(2002), 1), (aid(2003), 2), (aid(2004), 9))
+        },
     )
     ok(clerk, "nightly", "--inbox", str(folder))
     (run,) = events(tmp_path, "nightly-run")
@@ -278,7 +282,7 @@ def test_reads_decisions_and_runs_are_recorded_with_codes_only(tmp_path):
     assert run["detail"]["outcome"] == "completed"
     assert run["detail"]["states"]["needs_review"] == 2
     assert run["detail"]["states"]["notice_generated"] == 1
-    seed_photo_review(db_url_for(data), "3001")
+    seed_photo_review(db_url_for(data), aid(3001))
 
     # The queues as JSON: the review evidence shows the candidates' resident codes.
     listed = ok(clerk, "queue", "list", "--json")
@@ -294,14 +298,14 @@ def test_reads_decisions_and_runs_are_recorded_with_codes_only(tmp_path):
     assert read["actor"] == "clerk-7"
     assert read["detail"]["format"] == "json"
     assert read["detail"]["resident_codes"] == shown
-    assert read["detail"]["application_ids"] == ["2002", "2004", "3001"]
+    assert read["detail"]["application_ids"] == [aid(2002), aid(2004), aid(3001)]
     assert (read["detail"]["review_items"], read["detail"]["failure_items"]) == (3, 0)
     # The table shows the applications waiting, not the candidates: no codes are recorded.
     ok(clerk, "queue", "list")
     table_read = events(tmp_path, "queue-list")[-1]
     assert table_read["detail"]["format"] == "table"
     assert table_read["detail"]["resident_codes"] == []
-    assert table_read["detail"]["application_ids"] == ["2002", "2004", "3001"]
+    assert table_read["detail"]["application_ids"] == [aid(2002), aid(2004), aid(3001)]
     # Nothing about a resident shown, nothing recorded: an empty failure queue, the counts.
     ok(clerk, "queue", "list", "--kind", "failure")
     ok(clerk, "status", "--json")
@@ -309,18 +313,25 @@ def test_reads_decisions_and_runs_are_recorded_with_codes_only(tmp_path):
 
     # Refused decisions change nothing and are recorded as refusals, never as decisions.
     refusals = [
-        (["2004", "--resident", numbers[3]], "11-digit resident code", "bad-resident-code"),
-        (["2004", "--resident", "19999999999"], "no resident with code", "unknown-resident"),
-        (["2003", "--reject", "not-in-register"], "not needs_review", "not-in-review"),
-        (["9999", "--accept"], "no application", "no-application"),
-        (["3001", "--resident", "10000000001"], "about the photo", "wrong-decision"),
-        (["2004", "--reject", "x-" + numbers[0]], "takes one of: not-in-register", "bad-reason"),
+        ([aid(2004), "--resident", numbers[3]], "11-digit resident code", "bad-resident-code"),
+        ([aid(2004), "--resident", "19999999999"], "no resident with code", "unknown-resident"),
+        ([aid(2003), "--reject", "not-in-register"], "not needs_review", "not-in-review"),
+        ([aid(9999), "--accept"], "no application", "no-application"),
+        ([aid(3001), "--resident", "10000000001"], "about the photo", "wrong-decision"),
+        ([aid(2004), "--reject", "x-" + numbers[0]], "takes one of: not-in-register", "bad-reason"),
     ]
     for args, needle, _ in refusals:
         assert_one_line_error(kofu(clerk, "review", "resolve", *args), needle)
     refused = events(tmp_path, "review-resolve-refused")
     assert [e["detail"]["refused"] for e in refused] == [code for *_, code in refusals]
-    assert [e["application_id"] for e in refused] == ["2004", "2004", "2003", None, "3001", "2004"]
+    assert [e["application_id"] for e in refused] == [
+        aid(2004),
+        aid(2004),
+        aid(2003),
+        None,
+        aid(3001),
+        aid(2004),
+    ]
     assert [e["resident_code"] for e in refused] == [
         None,
         "19999999999",
@@ -341,25 +352,25 @@ def test_reads_decisions_and_runs_are_recorded_with_codes_only(tmp_path):
     assert events(tmp_path, "review-resolve") == []
 
     # The three forms of a decision.
-    ok(clerk, "review", "resolve", "2002", "--resident", "10000000002")
-    ok(clerk, "review", "resolve", "2004", "--reject", "not-in-register")
-    ok(clerk, "review", "resolve", "3001", "--accept")
+    ok(clerk, "review", "resolve", aid(2002), "--resident", "10000000002")
+    ok(clerk, "review", "resolve", aid(2004), "--reject", "not-in-register")
+    ok(clerk, "review", "resolve", aid(3001), "--accept")
     decided = {e["application_id"]: e for e in events(tmp_path, "review-resolve")}
     assert {a: (e["actor"], e["batch_id"], e["resident_code"]) for a, e in decided.items()} == {
-        "2002": ("clerk-7", BATCH, "10000000002"),
-        "2004": ("clerk-7", BATCH, None),
-        "3001": ("clerk-7", BATCH, None),
+        aid(2002): ("clerk-7", BATCH, "10000000002"),
+        aid(2004): ("clerk-7", BATCH, None),
+        aid(3001): ("clerk-7", BATCH, None),
     }
     assert {a: e["detail"]["decision"] for a, e in decided.items()} == {
-        "2002": "resident",
-        "2004": "reject",
-        "3001": "accept",
+        aid(2002): "resident",
+        aid(2004): "reject",
+        aid(3001): "accept",
     }
-    assert decided["2002"]["detail"]["stage"] == "matching"
-    assert decided["2002"]["detail"]["state"] == "matched"
-    assert decided["2004"]["detail"]["reason"] == "not-in-register"
-    assert decided["2004"]["detail"]["state"] == "no_match"
-    assert (decided["3001"]["detail"]["stage"], decided["3001"]["detail"]["state"]) == (
+    assert decided[aid(2002)]["detail"]["stage"] == "matching"
+    assert decided[aid(2002)]["detail"]["state"] == "matched"
+    assert decided[aid(2004)]["detail"]["reason"] == "not-in-register"
+    assert decided[aid(2004)]["detail"]["state"] == "no_match"
+    assert (decided[aid(3001)]["detail"]["stage"], decided[aid(3001)]["detail"]["state"]) == (
         "photos",
         "photo_ok",
     )
@@ -385,7 +396,7 @@ def test_reads_decisions_and_runs_are_recorded_with_codes_only(tmp_path):
         "review-resolve",
         "export",
     ]
-    assert trail[2]["application_id"] == "2002" and trail[2]["actor"] == "clerk-7"
+    assert trail[2]["application_id"] == aid(2002) and trail[2]["actor"] == "clerk-7"
     assert datetime.fromisoformat(trail[0]["at"]).utcoffset() == timedelta(hours=9)
     everything = json.loads(ok(clerk, "audit", "list", "--json").stdout)
     assert len(everything) == len(events(tmp_path))  # reading the trail is not recorded

@@ -20,6 +20,7 @@ from kofu.db import unit_of_work
 from models import Application, FailureItem, FailureStatus, Notice, PrintBatch
 from tests.conftest import TEST_KEY
 from tests.helpers import (
+    aid,
     application_for,
     db_env,
     import_register,
@@ -111,8 +112,12 @@ def test_rerun_failed_deployment_run_by_a_worker_completes_the_failed_item(
         ),
     ]
     import_register(settings.db_url, rows, tmp_path / "register.csv", TEST_KEY.encode())
-    lines = [application_for(app_id, row) for app_id, row in (("2001", rows[0]), ("2003", rows[1]))]
-    folder = write_delivery(tmp_path / BATCH, lines, {"photos/2003.jpg": portrait_jpeg(2)})
+    lines = [
+        application_for(app_id, row) for app_id, row in ((aid(2001), rows[0]), (aid(2003), rows[1]))
+    ]
+    folder = write_delivery(
+        tmp_path / BATCH, lines, {"photos/20261125000000000002003.jpg": portrait_jpeg(2)}
+    )
     first = nightly(inbox=str(folder))
     assert first["failure_queue"] == 1, first
     with unit_of_work(settings.db_url) as session:
@@ -122,10 +127,10 @@ def test_rerun_failed_deployment_run_by_a_worker_completes_the_failed_item(
             "photo-file-unreadable",
             FailureStatus.PENDING,
         )
-    assert _state_of(settings, "2001") == "received"
-    assert _state_of(settings, "2003") == "notice_generated"
+    assert _state_of(settings, aid(2001)) == "received"
+    assert _state_of(settings, aid(2003)) == "notice_generated"
     # A person fixes the cause: the photo arrives.
-    (folder / "photos" / "2001.jpg").write_bytes(portrait_jpeg(9))
+    (folder / "photos" / "20261125000000000002001.jpg").write_bytes(portrait_jpeg(9))
 
     # 2-3. The server, the work pool, and the deployment registered from prefect.yaml.
     server.wait_ready()
@@ -174,7 +179,7 @@ def test_rerun_failed_deployment_run_by_a_worker_completes_the_failed_item(
     run_once(1)
     with unit_of_work(settings.db_url) as session:
         assert session.scalars(select(FailureItem.status)).one() == FailureStatus.RESOLVED
-    assert _state_of(settings, "2001") == "notice_generated"
+    assert _state_of(settings, aid(2001)) == "notice_generated"
     after_first = _business_state(settings)
     assert len(after_first["notices"]) == 2
 

@@ -24,6 +24,7 @@ from models import Application, AuditEvent, Notice, PrintBatch
 from tasks.queues import list_queue
 from tests.conftest import TEST_KEY
 from tests.helpers import (
+    aid,
     application_for,
     import_register,
     portrait_jpeg,
@@ -126,20 +127,23 @@ def nights(tmp_path_factory):
         typo = rows["mori"].individual_number
         typo = typo[:-1] + str((int(typo[-1]) + 1) % 10)  # a wrong check digit
         night_1 = [
-            application_for("2001", rows["yamada"], submitted_at=EVENING.format("20:00")),
+            application_for(aid(2001), rows["yamada"], submitted_at=EVENING.format("20:00")),
             application_for(
-                "2002", rows["yamada"], individual_number=None, submitted_at=EVENING.format("23:30")
+                aid(2002),
+                rows["yamada"],
+                individual_number=None,
+                submitted_at=EVENING.format("23:30"),
             ),
-            application_for("2003", rows["yoshida"]),
-            application_for("2004", rows["yoshida"], family_name=SQL_FAMILY),
-            application_for("2005", rows["mori"], individual_number=typo),
-            application_for("2006", rows["kawaguchi"]),
+            application_for(aid(2003), rows["yoshida"]),
+            application_for(aid(2004), rows["yoshida"], family_name=SQL_FAMILY),
+            application_for(aid(2005), rows["mori"], individual_number=typo),
+            application_for(aid(2006), rows["kawaguchi"]),
         ]
         inbox = settings.inbox_dir
-        photo = {f"photos/{n}.jpg": portrait_jpeg(int(n) % 7) for n in range(2001, 2008)}
+        photo = {f"photos/{aid(n)}.jpg": portrait_jpeg(n % 7) for n in range(2001, 2008)}
         (write_delivery(inbox / NIGHT_1, night_1, photo) / "READY").touch()
         first = nightly()
-        night_2 = [application_for("2007", rows["kawaguchi"])]
+        night_2 = [application_for(aid(2007), rows["kawaguchi"])]
         (write_delivery(inbox / NIGHT_2, night_2, photo) / "READY").touch()
         # A third delivery still being written: no READY yet, and half a line.
         (inbox / "2026-11-27").mkdir()
@@ -151,26 +155,26 @@ def nights(tmp_path_factory):
 def test_a_pair_of_the_same_night_both_wait_for_a_person_and_neither_gets_a_notice(nights):
     settings = nights["settings"]
     got = states(settings)
-    assert got["2001"] == got["2002"] == "needs_review"
-    assert not {"2001", "2002"} & set(notices(settings))
+    assert got[aid(2001)] == got[aid(2002)] == "needs_review"
+    assert not {aid(2001), aid(2002)} & set(notices(settings))
     with unit_of_work(settings.db_url) as session:
         reasons = session.scalars(
-            select(Application.reasons).where(Application.application_id == "2002")
+            select(Application.reasons).where(Application.application_id == aid(2002))
         ).one()
     assert "duplicate-application" in reasons
     with unit_of_work(settings.db_url) as session:  # what `kofu queue list --json` prints
         listed = [asdict(e) for e in list_queue(session, "review")]
     by_id = {e["application_id"]: e for e in listed}
-    evidence = by_id["2002"]["evidence"]
-    assert by_id["2002"]["codes"] == ["duplicate-application"]
+    evidence = by_id[aid(2002)]["evidence"]
+    assert by_id[aid(2002)]["codes"] == ["duplicate-application"]
     assert evidence["resident_code"] == "10000000011"
     assert evidence["application"]["submitted_at"] == "2026-11-24T23:30:00+09:00"
     assert [(o["application_id"], o["submitted_at"]) for o in evidence["other_applications"]] == [
-        ("2001", "2026-11-24T20:00:00+09:00")
+        (aid(2001), "2026-11-24T20:00:00+09:00")
     ]
     # The pair is listed together, whatever else was opened between them.
     ids = [e["application_id"] for e in listed]
-    assert abs(ids.index("2001") - ids.index("2002")) == 1
+    assert abs(ids.index(aid(2001)) - ids.index(aid(2002))) == 1
     numbers = [row.individual_number for row in nights["rows"].values()]
     assert not [n for n in numbers if n in json.dumps(listed)]  # ids and codes only
 
@@ -178,9 +182,9 @@ def test_a_pair_of_the_same_night_both_wait_for_a_person_and_neither_gets_a_noti
 def test_the_sql_looking_family_name_goes_to_a_person_not_to_a_notice(nights):
     settings = nights["settings"]
     got = states(settings)
-    assert got["2004"] == "needs_review" and got["2003"] == "notice_generated"
-    assert "2004" not in notices(settings)
-    shown = cli("show", "2004")
+    assert got[aid(2004)] == "needs_review" and got[aid(2003)] == "notice_generated"
+    assert aid(2004) not in notices(settings)
+    shown = cli("show", aid(2004))
     assert shown.returncode == 0, shown.stderr
     assert "family-name-differs-from-register" in shown.stdout
     assert SQL_FAMILY in shown.stdout and "10000000012" in shown.stdout  # as typed; the candidate
@@ -188,8 +192,8 @@ def test_the_sql_looking_family_name_goes_to_a_person_not_to_a_notice(nights):
 
 def test_a_check_digit_typo_is_kept_as_a_reason_and_matched_without_the_number(nights):
     settings = nights["settings"]
-    assert states(settings)["2005"] == "notice_generated"
-    mori = exported(settings, NIGHT_1)["2005"]
+    assert states(settings)[aid(2005)] == "notice_generated"
+    mori = exported(settings, NIGHT_1)[aid(2005)]
     assert mori["reasons"] == ["individual-number-check-digit"]
     assert mori["resident_code"] == "10000000013"
 
@@ -205,7 +209,7 @@ def test_the_inbox_took_in_only_the_ready_folder_and_the_second_application_wait
     }
     # 川口's first application keeps the notice it has; the second waits for a person.
     got = states(settings)
-    assert (got["2006"], got["2007"]) == ("notice_generated", "needs_review")
+    assert (got[aid(2006)], got[aid(2007)]) == ("notice_generated", "needs_review")
     assert second["left_work"] is False
 
 
@@ -213,11 +217,11 @@ def test_a_person_decides_which_stands_and_the_other_is_withdrawn_with_its_notic
     from flows.rerun import rerun_failed
 
     settings = nights["settings"]
-    printed = notices(settings)["2006"]
+    printed = notices(settings)[aid(2006)]
     assert printed.print_batch_id is not None  # night 1 printed it already
 
     # The second application stands: the first is withdrawn, its printed notice void.
-    decided = cli("review", "resolve", "2007", "--resident", "10000000014")
+    decided = cli("review", "resolve", aid(2007), "--resident", "10000000014")
     assert decided.returncode == 0, decided.stderr
     told = " ".join(decided.stdout.split())  # wrapped at 80 columns
     assert (
@@ -227,31 +231,33 @@ def test_a_person_decides_which_stands_and_the_other_is_withdrawn_with_its_notic
 
     # The SQL-looking one is decided to be 吉田: who already has a card in progress, so the
     # person is shown both first; then lets the first stand.
-    again = cli("review", "resolve", "2004", "--resident", "10000000012")
+    again = cli("review", "resolve", aid(2004), "--resident", "10000000012")
     assert again.returncode == 0, again.stderr
-    assert "still needs_review" in again.stdout and "2003" in again.stdout
+    assert "still needs_review" in again.stdout and aid(2003) in again.stdout
     assert "--reject duplicate-application" in again.stdout
-    assert states(settings)["2004"] == "needs_review"
-    assert decide("2004", reject_reason="duplicate-application").state == "withdrawn"
+    assert states(settings)[aid(2004)] == "needs_review"
+    assert decide(aid(2004), reject_reason="duplicate-application").state == "withdrawn"
 
     # The pair of the same night: the earlier one is the duplicate; the later one stands.
-    assert decide("2001", reject_reason="duplicate-application").released == ["2002"]
+    assert decide(aid(2001), reject_reason="duplicate-application").released == [aid(2002)]
 
     got = states(settings)
-    assert {a: got[a] for a in ("2001", "2002", "2003", "2004", "2006", "2007")} == {
-        "2001": "withdrawn",
-        "2002": "matched",
-        "2003": "notice_generated",
-        "2004": "withdrawn",
-        "2006": "withdrawn",
-        "2007": "matched",
+    assert {
+        a: got[a] for a in (aid(2001), aid(2002), aid(2003), aid(2004), aid(2006), aid(2007))
+    } == {
+        aid(2001): "withdrawn",
+        aid(2002): "matched",
+        aid(2003): "notice_generated",
+        aid(2004): "withdrawn",
+        aid(2006): "withdrawn",
+        aid(2007): "matched",
     }
     for batch in (NIGHT_1, NIGHT_2, NIGHT_1):  # rerunning twice is harmless
         rerun_failed(batch_id=batch)
 
     made = notices(settings)
-    assert made["2006"].voided_at is not None and "2001" not in made and "2004" not in made
-    assert {"2002", "2007"} <= set(made)
+    assert made[aid(2006)].voided_at is not None and aid(2001) not in made and aid(2004) not in made
+    assert {aid(2002), aid(2007)} <= set(made)
     # One current notice per resident, and a void notice never prints again.
     with unit_of_work(settings.db_url) as session:
         current = (
@@ -273,7 +279,7 @@ def test_a_person_decides_which_stands_and_the_other_is_withdrawn_with_its_notic
     assert len(current) == len(set(current)) == 4  # 山田, 吉田, 森, 川口: one each
     later = [f for f in files if f.id > printed.print_batch_id]
     manifests = "".join(Path(f.manifest_path).read_text(encoding="utf-8") for f in later)
-    assert printed.notice_number not in manifests and made["2007"].notice_number in manifests
-    assert sorted(withdrawn) == ["2001", "2004", "2006"] and stands == ["2002"]
-    withdrawn_one = exported(settings, NIGHT_1)["2006"]
+    assert printed.notice_number not in manifests and made[aid(2007)].notice_number in manifests
+    assert sorted(withdrawn) == [aid(2001), aid(2004), aid(2006)] and stands == [aid(2002)]
+    withdrawn_one = exported(settings, NIGHT_1)[aid(2006)]
     assert withdrawn_one["state"] == "withdrawn" and withdrawn_one["notice_void"] is True

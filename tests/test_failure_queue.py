@@ -19,6 +19,7 @@ from kofu.settings import SAMPLE_CONFIG, FailureRetry, load_municipality
 from models import Application, FailureItem, FailureStatus, Notice
 from tests.conftest import TEST_KEY
 from tests.helpers import (
+    aid,
     application_for,
     import_register,
     portrait_jpeg,
@@ -28,8 +29,8 @@ from tests.helpers import (
 from tests.test_queues_flow import person
 
 # (application id, register row index): one per resident, so each matches by number.
-NIGHT_1 = [("3001", 0), ("3002", 1), ("3003", 2)]
-NIGHT_2 = [("3101", 3)]
+NIGHT_1 = [(aid(3001), 0), (aid(3002), 1), (aid(3003), 2)]
+NIGHT_2 = [(aid(3101), 3)]
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def delivery(env, name: str, apps: list[tuple[str, int]], with_photo: set[str]) 
     for app_id, index in apps:
         lines.append(application_for(app_id, env["rows"][index]))
         if app_id in with_photo:
-            photos[f"photos/{app_id}.jpg"] = portrait_jpeg(int(app_id))
+            photos[f"photos/{app_id}.jpg"] = portrait_jpeg(int(app_id) % 10_000)
     return write_delivery(env["root"] / name, lines, photos)
 
 
@@ -89,7 +90,7 @@ def state(settings, app_id: str) -> str:
 def arrive(folder: Path, app_id: str) -> None:
     """The missing photo is put in place (the cause of the failure is fixed)."""
     (folder / "photos").mkdir(exist_ok=True)
-    (folder / "photos" / f"{app_id}.jpg").write_bytes(portrait_jpeg(int(app_id)))
+    (folder / "photos" / f"{app_id}.jpg").write_bytes(portrait_jpeg(int(app_id) % 10_000))
 
 
 def an_hour_passes(settings) -> None:
@@ -109,12 +110,12 @@ def test_pending_items_are_retried_by_later_nights_until_dead_then_a_person_reru
 
     settings = env["settings"]
     # Night 1: two photos have not arrived (a technical failure: the file is unreadable).
-    night_1 = delivery(env, "2026-11-24", NIGHT_1, with_photo={"3003"})
+    night_1 = delivery(env, "2026-11-24", NIGHT_1, with_photo={aid(3003)})
     started = datetime.now(UTC)
     first = nightly(inbox=str(night_1))
     assert first["this_run"]["failures"] == {"resolved": 0, "pending": 2, "dead": 0}
     queued = items(settings)
-    assert set(queued) == {"3001", "3002"}
+    assert set(queued) == {aid(3001), aid(3002)}
     for item in queued.values():
         assert (item.status, item.attempts, item.error_code) == (
             FailureStatus.PENDING,
@@ -125,17 +126,17 @@ def test_pending_items_are_retried_by_later_nights_until_dead_then_a_person_reru
         # (SQLite hands back the stored UTC time without its zone.)
         wait = item.next_attempt_at.replace(tzinfo=UTC) - started
         assert timedelta(minutes=59) < wait < timedelta(minutes=61)
-    assert state(settings, "3003") == "notice_generated"
+    assert state(settings, aid(3003)) == "notice_generated"
 
     # The same night again: the items are not due, so the stages leave them alone.
     again = nightly(inbox=str(night_1))
     assert "retried" not in again["this_run"] and again["this_run"]["photos"] == {}
-    assert {k: i.attempts for k, i in items(settings).items()} == {"3001": 1, "3002": 1}
+    assert {k: i.attempts for k, i in items(settings).items()} == {aid(3001): 1, aid(3002): 1}
 
     # Night 2, a new delivery. 3001's photo has arrived meanwhile; 3002's has not.
-    arrive(night_1, "3001")
+    arrive(night_1, aid(3001))
     an_hour_passes(settings)
-    second = nightly(inbox=str(delivery(env, "2026-11-25", NIGHT_2, with_photo={"3101"})))
+    second = nightly(inbox=str(delivery(env, "2026-11-25", NIGHT_2, with_photo={aid(3101)})))
     assert second["states"]["notice_generated"] == 1  # the new batch went through
     assert second["this_run"]["retried"]["2026-11-24"]["failures"] == {
         "resolved": 1,
@@ -143,11 +144,11 @@ def test_pending_items_are_retried_by_later_nights_until_dead_then_a_person_reru
         "dead": 1,
     }
     after = items(settings)
-    assert after["3001"].status == FailureStatus.RESOLVED
-    assert state(settings, "3001") == "notice_generated"
+    assert after[aid(3001)].status == FailureStatus.RESOLVED
+    assert state(settings, aid(3001)) == "notice_generated"
     # Two failed runs with max_attempts = 2: dead, with no next attempt.
-    assert (after["3002"].status, after["3002"].attempts) == (FailureStatus.DEAD, 2)
-    assert after["3002"].next_attempt_at is None
+    assert (after[aid(3002)].status, after[aid(3002)].attempts) == (FailureStatus.DEAD, 2)
+    assert after[aid(3002)].next_attempt_at is None
     with unit_of_work(settings.db_url) as session:
         from tasks.reports import batch_summary
 
@@ -160,16 +161,16 @@ def test_pending_items_are_retried_by_later_nights_until_dead_then_a_person_reru
         text=True,
         check=True,
     ).stdout
-    assert "3002" in listed and "dead" in listed and "waits for a person" in listed
+    assert aid(3002) in listed and "dead" in listed and "waits for a person" in listed
 
     # Night 3: a dead item is not taken again automatically, however much time passes.
     an_hour_passes(settings)
     third = nightly(inbox=str(delivery(env, "2026-11-26", [], with_photo=set())))
     assert "retried" not in third["this_run"]
-    assert items(settings)["3002"].attempts == 2
+    assert items(settings)[aid(3002)].attempts == 2
 
     # A person fixes the cause and reruns the batch: the dead item goes through.
-    arrive(night_1, "3002")
+    arrive(night_1, aid(3002))
     # From the CLI, as staff would, then once more in-process: the second finds nothing to do.
     by_hand = subprocess.run(
         [sys.executable, "-m", "kofu.cli", "rerun", "--batch-id", "2026-11-24"],
@@ -179,11 +180,11 @@ def test_pending_items_are_retried_by_later_nights_until_dead_then_a_person_reru
     )
     assert by_hand.returncode == 0, by_hand.stderr[-2000:]
     assert "Traceback" not in by_hand.stderr
-    assert items(settings)["3002"].status == FailureStatus.RESOLVED
+    assert items(settings)[aid(3002)].status == FailureStatus.RESOLVED
     rerun = rerun_failed(batch_id="2026-11-24")
     assert rerun["failure_queue"] == 0 and rerun["this_run"]["failures"]["resolved"] == 0
-    assert items(settings)["3002"].status == FailureStatus.RESOLVED
-    assert state(settings, "3002") == "notice_generated"
+    assert items(settings)[aid(3002)].status == FailureStatus.RESOLVED
+    assert state(settings, aid(3002)) == "notice_generated"
     with unit_of_work(settings.db_url) as session:
         assert len(session.scalars(select(Notice)).all()) == 4  # one each, none twice
 
@@ -198,7 +199,7 @@ def test_a_rerun_that_fails_again_counts_the_attempt_and_waits(env):
     rerun = rerun_failed(batch_id="2026-11-24")  # the photo is still missing
     # A person's rerun counts too: the second failed run makes the item dead.
     assert rerun["this_run"]["failures"] == {"resolved": 0, "pending": 0, "dead": 1}
-    item = items(settings)["3001"]
+    item = items(settings)[aid(3001)]
     assert (item.status, item.attempts) == (FailureStatus.DEAD, 2)
 
 
@@ -215,10 +216,10 @@ def test_items_left_retrying_by_a_stopped_run_are_due_again(env):
             update(FailureItem).values(status=FailureStatus.RETRYING, next_attempt_at=None)
         )
         session.commit()
-    arrive(night_1, "3001")
+    arrive(night_1, aid(3001))
     summary = nightly(inbox=str(delivery(env, "2026-11-25", [], with_photo=set())))
     assert summary["this_run"]["retried"]["2026-11-24"]["failures"]["resolved"] == 1
-    assert state(settings, "3001") == "notice_generated"
+    assert state(settings, aid(3001)) == "notice_generated"
 
 
 def test_retry_delay_doubles_up_to_a_day():
@@ -243,7 +244,7 @@ def test_a_failed_print_batch_is_queued_for_the_batch_and_the_rerun_prints_it(en
     settings.print_dir.mkdir(parents=True)
     blocker = settings.print_dir / "2026-11-24"
     blocker.write_text("not a folder")  # mkdir of the batch's print folder fails
-    night_1 = delivery(env, "2026-11-24", NIGHT_1[:2], with_photo={"3001", "3002"})
+    night_1 = delivery(env, "2026-11-24", NIGHT_1[:2], with_photo={aid(3001), aid(3002)})
     first = nightly(inbox=str(night_1))
     assert first["this_run"]["print"]["failed"] == 1
     assert first["states"]["notice_generated"] == 2  # the notices themselves are done

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from kofu.db import unit_of_work
 from models import Batch, FailureStatus
 from tests.conftest import TEST_KEY
-from tests.helpers import application_for, import_register, portrait_jpeg, write_delivery
+from tests.helpers import aid, application_for, import_register, portrait_jpeg, write_delivery
 from tests.test_failure_queue import an_hour_passes, items, state
 from tests.test_queues_flow import person
 
@@ -49,12 +49,12 @@ def test_the_inbox_is_taken_in_oldest_first_ready_folders_only_and_an_empty_nigh
     import_register(settings.db_url, rows, tmp_path / "register.csv", TEST_KEY.encode())
     inbox = settings.inbox_dir
     # The night of the 24th was missed: its delivery arrived after the 25th's (READY times).
-    late = write_delivery(inbox / "2026-11-24", [application_for("4001", rows[0])], {})
+    late = write_delivery(inbox / "2026-11-24", [application_for(aid(4001), rows[0])], {})
     (late / "READY").touch()
     on_time = write_delivery(
         inbox / "2026-11-25",
-        [application_for("4002", rows[1])],
-        {"photos/4002.jpg": portrait_jpeg(2)},
+        [application_for(aid(4002), rows[1])],
+        {"photos/20261125000000000004002.jpg": portrait_jpeg(2)},
     )
     (on_time / "READY").touch()
     os.utime(on_time / "READY", (late.stat().st_mtime - 60,) * 2)
@@ -77,8 +77,8 @@ def test_the_inbox_is_taken_in_oldest_first_ready_folders_only_and_an_empty_nigh
         "2026-11-25": "taken in tonight",
         "2026-11-26": "waiting: no READY file yet",
     }
-    assert state(settings, "4002") == "notice_generated"
-    assert state(settings, "4001") == "received"  # its photo is missing: failure queue
+    assert state(settings, aid(4002)) == "notice_generated"
+    assert state(settings, aid(4001)) == "received"  # its photo is missing: failure queue
     # Work left behind shows in the runs list: a completed run, named apart from a clean one.
     assert night_a.is_completed() and night_a.name == "Completed with failures"
     assert "1 failure-queue item(s) open" in night_a.message
@@ -100,20 +100,22 @@ def test_the_inbox_is_taken_in_oldest_first_ready_folders_only_and_an_empty_nigh
     # Night B: nothing new is ready. The missing photo has arrived and its retry is due.
     (inbox / "2026-11-23").rename(tmp_path / "2026-11-23")  # taken away to be redelivered
     (late / "photos").mkdir()
-    (late / "photos" / "4001.jpg").write_bytes(portrait_jpeg(1))
+    (late / "photos" / "20261125000000000004001.jpg").write_bytes(portrait_jpeg(1))
     an_hour_passes(settings)
     night_b = nightly(return_state=True)
     b = night_b.result()
     assert night_b.is_completed() and night_b.name == "Completed"
     assert b["batches"] == [] and b["batch_id"] is None
     assert b["retried"]["2026-11-24"]["failures"]["resolved"] == 1
-    assert state(settings, "4001") == "notice_generated"
-    assert items(settings)["4001"].status == FailureStatus.RESOLVED
+    assert state(settings, aid(4001)) == "notice_generated"
+    assert items(settings)[aid(4001)].status == FailureStatus.RESOLVED
 
     # Night C: the copy finished, READY written last; through the real CLI, which names
     # where the notices and print files went.
     write_delivery(
-        copying, [application_for("4003", rows[2])], {"photos/4003.jpg": portrait_jpeg(3)}
+        copying,
+        [application_for(aid(4003), rows[2])],
+        {"photos/20261125000000000004003.jpg": portrait_jpeg(3)},
     )
     (copying / "READY").touch()
     env = {**os.environ, "PREFECT_API_URL": str(get_client(sync_client=True).api_url)}
@@ -125,7 +127,7 @@ def test_the_inbox_is_taken_in_oldest_first_ready_folders_only_and_an_empty_nigh
         timeout=300,
     )
     assert night_c.returncode == 0, night_c.stderr
-    assert state(settings, "4003") == "notice_generated"
+    assert state(settings, aid(4003)) == "notice_generated"
     assert f"notices:     {settings.notices_dir / '2026-11-26'}/  (1 new)" in night_c.stdout
     assert "print files: " + str(settings.print_dir / "2026-11-26" / "print-batch-001.pdf") in (
         night_c.stdout

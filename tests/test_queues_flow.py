@@ -16,6 +16,7 @@ from kofu.demo_data import RegisterRow
 from models import Application, AuditEvent, FailureItem, FailureStatus, Notice
 from tests.conftest import TEST_KEY
 from tests.helpers import (
+    aid,
     application_for,
     import_register,
     portrait_jpeg,
@@ -78,23 +79,26 @@ def test_failure_rerun_and_review_decision_reach_a_notice(kofu_env, tmp_path):
     import_register(settings.db_url, rows, tmp_path / "register.csv", TEST_KEY.encode())
 
     lines = [
-        application_for("2001", rows[0]),  # its photo is missing at first: a technical failure
+        application_for(aid(2001), rows[0]),  # its photo is missing at first: a technical failure
         application_for(
-            "2002", rows[1], birth_date="1975-06-02"
+            aid(2002), rows[1], birth_date="1975-06-02"
         ),  # a slip in the birth date: review
-        application_for("2003", rows[2]),
+        application_for(aid(2003), rows[2]),
     ]
     folder = write_delivery(
         tmp_path / "2026-11-26",
         lines,
-        {"photos/2002.jpg": portrait_jpeg(1), "photos/2003.jpg": portrait_jpeg(2)},
+        {
+            "photos/20261125000000000002002.jpg": portrait_jpeg(1),
+            "photos/20261125000000000002003.jpg": portrait_jpeg(2),
+        },
     )
 
     first = nightly(inbox=str(folder))
     assert first["failure_queue"] == 1 and first["review_queue"] == 1
-    assert state_of(settings, "2001") == "received"  # keeps its last good state
-    assert state_of(settings, "2002") == "needs_review"
-    assert state_of(settings, "2003") == "notice_generated"
+    assert state_of(settings, aid(2001)) == "received"  # keeps its last good state
+    assert state_of(settings, aid(2002)) == "needs_review"
+    assert state_of(settings, aid(2003)) == "notice_generated"
     with unit_of_work(settings.db_url) as session:
         item = session.scalars(select(FailureItem)).one()
     assert (item.stage, item.error_code, item.status) == (
@@ -125,9 +129,9 @@ def test_failure_rerun_and_review_decision_reach_a_notice(kofu_env, tmp_path):
         check=True,
     )
     queue = {e["kind"]: e for e in json.loads(listed.stdout)}
-    assert queue["failure"]["application_id"] == "2001"
+    assert queue["failure"]["application_id"] == aid(2001)
     review = queue["review"]
-    assert review["application_id"] == "2002" and review["codes"] == ["partial-match"]
+    assert review["application_id"] == aid(2002) and review["codes"] == ["partial-match"]
     fields = review["evidence"]["candidates"][0]["fields"]
     assert review["evidence"]["candidates"][0]["resident_code"] == "10000000002"
     assert fields["street"] == fields["family"] == fields["given"] == "exact"
@@ -135,7 +139,7 @@ def test_failure_rerun_and_review_decision_reach_a_notice(kofu_env, tmp_path):
     assert number_a not in listed.stdout
 
     # A person fixes the cause (the photo arrives) and decides the review.
-    (folder / "photos" / "2001.jpg").write_bytes(portrait_jpeg(9))
+    (folder / "photos" / "20261125000000000002001.jpg").write_bytes(portrait_jpeg(9))
     decided = subprocess.run(
         [
             sys.executable,
@@ -143,7 +147,7 @@ def test_failure_rerun_and_review_decision_reach_a_notice(kofu_env, tmp_path):
             "kofu.cli",
             "review",
             "resolve",
-            "2002",
+            aid(2002),
             "--resident",
             "10000000002",
         ],
@@ -152,7 +156,7 @@ def test_failure_rerun_and_review_decision_reach_a_notice(kofu_env, tmp_path):
         text=True,
     )
     assert decided.returncode == 0, decided.stderr
-    assert state_of(settings, "2002") == "matched"
+    assert state_of(settings, aid(2002)) == "matched"
 
     for _ in range(2):  # rerunning twice is harmless
         after = rerun_failed(batch_id="2026-11-26")
@@ -166,6 +170,6 @@ def test_failure_rerun_and_review_decision_reach_a_notice(kofu_env, tmp_path):
         ).one()
     assert (audit.actor, audit.application_id, audit.resident_code) == (
         "clerk-7",
-        "2002",
+        aid(2002),
         "10000000002",
     )

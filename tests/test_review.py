@@ -8,11 +8,12 @@ from kofu.db import unit_of_work
 from kofu.errors import UserError
 from models import Application, ApplicationState, AuditEvent, Batch, ReviewItem, Stage
 from tasks.review import ReviewRefused, resolve_review
+from tests.helpers import aid
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
-def seed_review(db_url: str, stage: Stage, application_id: str = "3001") -> None:
+def seed_review(db_url: str, stage: Stage, application_id: str = aid(3001)) -> None:
     with unit_of_work(db_url, write=True) as session:
         if session.get(Batch, "b") is None:
             session.add(Batch(id="b", inbox="/x", delivery_sha256="0" * 64))
@@ -31,7 +32,7 @@ def seed_review(db_url: str, stage: Stage, application_id: str = "3001") -> None
         session.commit()
 
 
-def decide(db_url: str, application_id: str = "3001", **kw) -> ApplicationState:
+def decide(db_url: str, application_id: str = aid(3001), **kw) -> ApplicationState:
     with unit_of_work(db_url, write=True) as session:
         decision = resolve_review(session, application_id, actor="clerk", now=NOW, **kw)
         session.commit()
@@ -66,14 +67,14 @@ def test_a_matching_review_cannot_be_accepted_blindly(kofu_env):
 
 def test_only_applications_in_review_can_be_decided(kofu_env):
     with pytest.raises(UserError, match="no application"):
-        decide(kofu_env.db_url, application_id="999", accept=True)
+        decide(kofu_env.db_url, application_id=aid(999), accept=True)
     seed_review(kofu_env.db_url, Stage.PHOTOS)
     decide(kofu_env.db_url, accept=True)
     with pytest.raises(ReviewRefused, match="photo_ok, not needs_review") as refused:
         decide(kofu_env.db_url, accept=True)
     assert (refused.value.code, refused.value.application_id, refused.value.batch_id) == (
         "not-in-review",
-        "3001",
+        aid(3001),
         "b",
     )
 
@@ -90,7 +91,7 @@ def test_the_decision_event_says_who_decided_what_about_which_resident(kofu_env)
     with unit_of_work(kofu_env.db_url, write=True) as session:
         resolve_review(
             session,
-            "3001",
+            aid(3001),
             resident_code="10000000001",
             actor="clerk-7",
             os_user="kofu-svc",
@@ -103,7 +104,7 @@ def test_the_decision_event_says_who_decided_what_about_which_resident(kofu_env)
         "clerk-7",
         "review-resolve",
         "b",
-        "3001",
+        aid(3001),
     )
     assert audit.resident_code == "10000000001"
     assert audit.detail == {
@@ -149,14 +150,16 @@ def test_naming_another_resident_on_a_duplicate_review_withdraws_nothing_silentl
         person("10000000032", None, "川口", "直子", ("カワグチ", "ナオコ"), "見本市中央2-2-2"),
     ]
     import_register(url, rows, kofu_env.data_dir / "r.csv", b"k" * 32)
-    seed_review(url, Stage.MATCHING, "4001")
+    seed_review(url, Stage.MATCHING, aid(4001))
     with unit_of_work(url, write=True) as session:
         r1, r2 = session.scalars(select(Resident.id).order_by(Resident.resident_code)).all()
-        a = session.scalars(select(Application).where(Application.application_id == "4001")).one()
+        a = session.scalars(
+            select(Application).where(Application.application_id == aid(4001))
+        ).one()
         a.resident_id = r1
         session.scalars(select(ReviewItem)).one().reasons = ["duplicate-application"]
         b = Application(
-            application_id="4002",
+            application_id=aid(4002),
             batch_id="b",
             line_no=2,
             state="matched",
@@ -164,7 +167,7 @@ def test_naming_another_resident_on_a_duplicate_review_withdraws_nothing_silentl
             resident_id=r1,
         )
         c = Application(
-            application_id="4003",
+            application_id=aid(4003),
             batch_id="b",
             line_no=3,
             state="notice_generated",
@@ -184,14 +187,14 @@ def test_naming_another_resident_on_a_duplicate_review_withdraws_nothing_silentl
         )
         session.commit()  # fmt: skip
 
-    assert decide(url, "4001", resident_code="10000000032") == ApplicationState.NEEDS_REVIEW
+    assert decide(url, aid(4001), resident_code="10000000032") == ApplicationState.NEEDS_REVIEW
     with unit_of_work(url) as session:
         got = dict(session.execute(select(Application.application_id, Application.state)).all())
-    assert got == {"4001": "needs_review", "4002": "matched", "4003": "notice_generated"}
+    assert got == {aid(4001): "needs_review", aid(4002): "matched", aid(4003): "notice_generated"}
     # Decided again, for R2 with both in view: A stands, R2's other application goes.
-    assert decide(url, "4001", resident_code="10000000032") == ApplicationState.MATCHED
+    assert decide(url, aid(4001), resident_code="10000000032") == ApplicationState.MATCHED
     with unit_of_work(url) as session:
         got = dict(session.execute(select(Application.application_id, Application.state)).all())
         void = session.scalars(select(Notice.voided_at)).one()
-    assert got == {"4001": "matched", "4002": "matched", "4003": "withdrawn"}
+    assert got == {aid(4001): "matched", aid(4002): "matched", aid(4003): "withdrawn"}
     assert void is not None
