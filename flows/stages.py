@@ -8,9 +8,12 @@ from datetime import date, datetime
 
 from prefect import get_run_logger
 from prefect.futures import PrefectFuture
+from prefect.states import Cancelled, State
 
 from flows.summary import Progress, publish_night
+from kofu import stops
 from kofu.db import unit_of_work
+from kofu.runners import in_flight
 from kofu.settings import Settings, print_password
 from models import ApplicationState, Stage
 from tasks.chunks import Chunk, chunk_applications, plan_chunks, with_db_retry
@@ -26,6 +29,18 @@ S = ApplicationState
 
 # The steps of run_stages, in order, as the progress artifact names them.
 STAGE_STEPS = ("photos", "letters", "matching", "visit windows", "notices", "print batch")
+
+
+def stoppable(run: Callable[[], dict | State]) -> dict | State:
+    """A flow's body, stopped at a chunk boundary by SIGTERM or Ctrl-C (kofu/stops.py): the
+    lock is released on the way out (flows/lease.py ``held``), and the flow run ends
+    Cancelled, its applications where the last recorded chunk left them."""
+    with stops.catching():
+        try:
+            return run()
+        except stops.RunStopped as stop:
+            get_run_logger().warning("%s: the next run goes on from there", stop)
+            return Cancelled(message=f"{stop}; the next kofu nightly or kofu rerun goes on")
 
 
 def run_stages(
@@ -63,6 +78,7 @@ def run_stages(
     ]
     totals: dict[str, dict[str, int]] = {}
     for stage, state, submit in stages:
+        stops.check()  # SIGTERM or Ctrl-C: no next stage (kofu/stops.py)
         if stage is Stage.NOTICES:
             # Visit windows: one ordered pass over the whole batch before the notice chunks
             # run side by side, so first come, first served holds across chunks.
@@ -78,6 +94,7 @@ def run_stages(
             _run_chunks(settings, stage, state, chunks, submit, now, progress)
         )
         _tell(progress, stage.value)
+    stops.check()
     totals["print"] = _print_batch(settings, batch_id, issued_on, now)
     _tell(progress, "print batch")
     return totals
@@ -189,10 +206,26 @@ def _run_chunks(
     progress: Progress | None = None,
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
-    futures = [(chunk, submit(chunk)) for chunk in chunks]
-    # Collected in submission order: the chunks run side by side, so by the time one is
-    # collected the next ones are mostly done too.
-    for done, (chunk, future) in enumerate(futures, start=1):
+    # At most a few chunks per worker are submitted ahead, so that a stop (SIGTERM, Ctrl-C:
+    # kofu/stops.py) starts no new chunk: those submitted run and are recorded, the rest
+    # are never started and keep their state. Collected in submission order: the chunks run
+    # side by side, so by the time one is collected the next ones are mostly done too.
+    window = in_flight()
+    pending = iter(chunks)
+    futures: list[tuple[Chunk, PrefectFuture]] = []
+
+    def submit_next() -> None:
+        if stops.requested() is None:
+            chunk = next(pending, None)
+            if chunk is not None:
+                futures.append((chunk, submit(chunk)))
+
+    for _ in range(window):
+        submit_next()
+    done = 0
+    while done < len(futures):
+        chunk, future = futures[done]
+        done += 1
         try:
             counts.update(future.result())
         except Exception as exc:
@@ -207,7 +240,9 @@ def _run_chunks(
                 type(exc).__name__,
                 failed,
             )
-        _tell(progress, stage.value, done, len(futures))
+        _tell(progress, stage.value, done, len(chunks))
+        submit_next()
+    stops.check()  # the chunks not submitted wait for the next run
     return counts
 
 
