@@ -8,11 +8,12 @@ from datetime import date, datetime
 
 from prefect import get_run_logger
 from prefect.futures import PrefectFuture
-from prefect.states import Cancelled, State
+from prefect.states import Cancelled, Failed, State
 
 from flows.summary import Progress, publish_night
 from kofu import stops
 from kofu.db import unit_of_work
+from kofu.errors import DiskFull, disk_full_error, is_disk_full
 from kofu.runners import in_flight
 from kofu.settings import Settings, print_password
 from models import ApplicationState, Stage
@@ -41,6 +42,10 @@ def stoppable(run: Callable[[], dict | State]) -> dict | State:
         except stops.RunStopped as stop:
             get_run_logger().warning("%s: the next run goes on from there", stop)
             return Cancelled(message=f"{stop}; the next kofu nightly or kofu rerun goes on")
+        except DiskFull as full:
+            # Its one line says it all: the run fails with it, without a traceback.
+            get_run_logger().error("%s", full)
+            return Failed(message=str(full), data=full)
 
 
 def run_stages(
@@ -127,6 +132,10 @@ def _print_batch(settings: Settings, batch_id: str, issued_on: date, now: dateti
         if failure is not None:
             raise failure
     except Exception as exc:
+        if is_disk_full(exc):  # not queued: the database may be on the full disk too
+            raise disk_full_error(
+                exc, "print files", settings.print_dir, batch_id, settings.db_url
+            ) from None
         failed = exc
         with_db_retry(lambda: _record_batch_failure(settings, batch_id, Stage.PRINT, failed, now))
         get_run_logger().warning(
@@ -214,8 +223,10 @@ def _run_chunks(
     pending = iter(chunks)
     futures: list[tuple[Chunk, PrefectFuture]] = []
 
+    full: DiskFull | None = None
+
     def submit_next() -> None:
-        if stops.requested() is None:
+        if stops.requested() is None and full is None:
             chunk = next(pending, None)
             if chunk is not None:
                 futures.append((chunk, submit(chunk)))
@@ -229,6 +240,13 @@ def _run_chunks(
         try:
             counts.update(future.result())
         except Exception as exc:
+            if is_disk_full(exc):
+                # A full disk: every next chunk would fail the same. No new chunk starts,
+                # the running ones finish, then the run stops with one line saying where.
+                full = full or disk_full_error(
+                    exc, stage.value, settings.data_dir, chunk.batch_id, settings.db_url
+                )
+                continue
             # The chunk failed even after its retries: queue each of its applications
             # (they keep their last good state) and go on with the other chunks.
             failed = _queue_chunk_failure(settings, stage, state, chunk, exc, now)
@@ -242,6 +260,8 @@ def _run_chunks(
             )
         _tell(progress, stage.value, done, len(chunks))
         submit_next()
+    if full is not None:
+        raise full
     stops.check()  # the chunks not submitted wait for the next run
     return counts
 

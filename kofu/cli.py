@@ -167,6 +167,12 @@ def _run_recorded(
         )
         if signum is not None:
             _stopped(settings, signum, action, batch_id)
+        from kofu.errors import disk_full_error, is_disk_full
+
+        if is_disk_full(exc):  # one line saying where, whichever step found the disk full
+            raise disk_full_error(
+                exc, "the run's files", settings.data_dir, batch_id, settings.db_url
+            ) from None
         raise
     audit(
         settings,

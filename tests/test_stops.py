@@ -255,3 +255,61 @@ def test_the_embedded_server_dies_with_a_sigkilled_kofu(night):
     while time.monotonic() < deadline and [pid for pid in others if _alive(pid)]:
         time.sleep(0.1)
     assert not [pid for pid in others if _alive(pid)], "the embedded server outlived kofu"
+
+
+@pytest.fixture
+def small_disk(night):
+    """The notices directory on a tmpfs of its own, too small for the night's notices."""
+    settings = night[0]
+    where = settings.notices_dir
+    where.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=400k,mode=0700", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_full_disk_writing_notices_stops_with_one_line_and_the_rerun_finishes(night, small_disk):
+    settings, truth, env, _ = night
+    run = subprocess.run(
+        [sys.executable, "-m", "kofu.cli", "nightly", "--inbox", str(truth.folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    batch = truth.folder.name
+    lines = [ln for ln in run.stderr.splitlines() if ln.startswith("kofu:")]
+    assert run.returncode == 2, run.stderr
+    assert lines == [
+        f"kofu: error: no space left on device writing notices under {small_disk / batch};"
+        f" free space, then `kofu rerun --batch-id {batch}`"
+    ], run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
+    from flows.lease import check_free
+
+    check_free(settings.db_url)
+    with unit_of_work(settings.db_url) as session:
+        recorded = {Path(n.pdf_path).name for n in session.scalars(select(Notice))}
+    # Nothing recorded that was not written, nothing written that is not recorded.
+    assert {p.name for p in (small_disk / batch).iterdir()} == recorded
+    assert _states(settings.db_url)[S.MATCHED] > 0
+    # Space freed: the rerun gives every application its one notice.
+    subprocess.run(["mount", "-o", "remount,size=50m", str(small_disk)], check=True)
+    rerun = subprocess.run(
+        [sys.executable, "-m", "kofu.cli", "rerun", "--batch-id", batch],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    _assert_finished(settings, truth)
+    with unit_of_work(settings.db_url) as session:
+        recorded = {Path(n.pdf_path).name for n in session.scalars(select(Notice))}
+    assert {p.name for p in (small_disk / batch).iterdir()} == recorded
