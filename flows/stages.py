@@ -15,7 +15,7 @@ from kofu import stops
 from kofu.db import unit_of_work
 from kofu.errors import DiskFull, disk_full_error, is_disk_full
 from kofu.runners import in_flight
-from kofu.settings import Settings, print_password
+from kofu.settings import Settings, get_settings, print_password
 from models import ApplicationState, Stage
 from tasks.chunks import Chunk, chunk_applications, plan_chunks, with_db_retry
 from tasks.letters import write_letters_task
@@ -42,8 +42,13 @@ def stoppable(run: Callable[[], dict | State]) -> dict | State:
         except stops.RunStopped as stop:
             get_run_logger().warning("%s: the next run goes on from there", stop)
             return Cancelled(message=f"{stop}; the next kofu nightly or kofu rerun goes on")
-        except DiskFull as full:
-            # Its one line says it all: the run fails with it, without a traceback.
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            # A full disk (the database's, say, found by any step): its one line says it
+            # all, and the run fails with it, without a traceback.
+            settings = get_settings()
+            full = disk_full_error(exc, "the run's files", settings.data_dir, None, settings.db_url)
             get_run_logger().error("%s", full)
             return Failed(message=str(full), data=full)
 

@@ -33,12 +33,11 @@ def is_disk_full(exc: BaseException | None) -> bool:
     return False
 
 
-def disk_full(what: str, where: object, batch_id: str | None) -> DiskFull:
+def disk_full(what: str, where: object, batch_id: str | None, under: bool = True) -> DiskFull:
     """The one line for a disk that filled up writing ``what`` under ``where``."""
     again = f"kofu rerun --batch-id {batch_id}" if batch_id else "kofu nightly"
-    return DiskFull(
-        f"no space left on device writing {what} under {where}; free space, then `{again}`"
-    )
+    place = f"under {where}" if under else str(where)
+    return DiskFull(f"no space left on device writing {what} {place}; free space, then `{again}`")
 
 
 def disk_full_error(
@@ -53,4 +52,4 @@ def disk_full_error(
 
     url = make_url(db_url)
     place = url.database if url.get_backend_name() == "sqlite" else f"{url.host} (PostgreSQL)"
-    return disk_full("the database", place, batch_id)
+    return disk_full("the database", place, batch_id, under=False)

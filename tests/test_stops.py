@@ -32,7 +32,7 @@ from kofu.db import unit_of_work
 from kofu.settings import SAMPLE_CONFIG
 from models import Application, ApplicationState, Notice
 from tests.conftest import FONT_CACHE, TEST_KEY
-from tests.helpers import db_env
+from tests.helpers import ON_POSTGRES, db_env
 
 S = ApplicationState
 STOP_WITHIN = 15  # s, from the signal to kofu's exit
@@ -313,3 +313,64 @@ def test_a_full_disk_writing_notices_stops_with_one_line_and_the_rerun_finishes(
     with unit_of_work(settings.db_url) as session:
         recorded = {Path(n.pdf_path).name for n in session.scalars(select(Notice))}
     assert {p.name for p in (small_disk / batch).iterdir()} == recorded
+
+
+@pytest.fixture
+def data_disk(tmp_path):
+    """The whole data directory (the SQLite database too) on a small tmpfs of its own."""
+    if ON_POSTGRES:
+        pytest.skip("the database is on the PostgreSQL server, not in the data directory")
+    where = tmp_path / "var"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=40m,mode=0700", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_full_database_disk_stops_with_one_line_and_the_suggested_command_finishes(
+    data_disk, night
+):
+    settings, truth, env, _ = night
+    # Fill the disk but for a little: the database cannot grow far into the night.
+    filler = data_disk / "filler"
+    free = os.statvfs(data_disk).f_bavail * os.statvfs(data_disk).f_frsize
+    filler.write_bytes(b"\0" * max(0, free - 160_000))
+    run = subprocess.run(
+        [sys.executable, "-m", "kofu.cli", "nightly", "--inbox", str(truth.folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    lines = [ln for ln in run.stderr.splitlines() if ln.startswith("kofu:")]
+    assert run.returncode == 2, run.stderr
+    assert len(lines) == 1 and re.match(
+        r"kofu: error: no space left on device writing .+; free space, then `kofu .+`$",
+        lines[0],
+    ), run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
+    from flows.lease import check_free
+
+    check_free(settings.db_url)
+    filler.unlink()  # space freed: what the line says to run finishes the night
+    command = lines[0].rsplit("`", 2)[1].split()[1:]
+    if command == ["nightly"]:  # the batch was not taken in: the delivery again
+        command += ["--inbox", str(truth.folder)]
+    rerun = subprocess.run(
+        [sys.executable, "-m", "kofu.cli", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    _assert_finished(settings, truth)
+    with unit_of_work(settings.db_url) as session:
+        recorded = {Path(n.pdf_path).name for n in session.scalars(select(Notice))}
+    assert {p.name for p in (settings.notices_dir / truth.folder.name).iterdir()} == recorded
