@@ -274,8 +274,14 @@ def held(db_url: str, holder: str, flow_run_id: str | None = None) -> Iterator[T
     lock, taken = acquire(db_url, holder, flow_run_id)
     try:
         yield taken
-    finally:
-        release(db_url, lock, holder)
+    except BaseException:
+        # The run's own error is what to report. If the record cannot be deleted too (a
+        # database on a full disk), the lock is still dropped; the next run finds the
+        # record, takes it for a run that died, and overwrites it.
+        with suppress(Exception):  # release() drops the lock in its finally
+            release(db_url, lock, holder)
+        raise
+    release(db_url, lock, holder)
 
 
 def _release_abandoned(db_url: str) -> int:

@@ -17,8 +17,15 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from flows.lease import begin_run, current_flow_run_id, held, holder_name
-from flows.stages import STAGE_STEPS, run_stages, settle_failure_items, take_failure_items
+from flows.stages import (
+    STAGE_STEPS,
+    run_stages,
+    settle_failure_items,
+    stoppable,
+    take_failure_items,
+)
 from flows.summary import Progress, final_state, left_behind, publish_night
+from kofu import stops
 from kofu.db import unit_of_work, upgrade_schema
 from kofu.errors import UserError
 from kofu.paths import check_batch_id
@@ -54,6 +61,11 @@ def _run_name() -> str:
     task_runner=KofuTaskRunner(),
 )
 def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict | State:
+    # SIGTERM or Ctrl-C stops the run at the next chunk boundary (kofu/stops.py).
+    return stoppable(lambda: _night(inbox, batch_id))
+
+
+def _night(inbox: str | None, batch_id: str | None) -> dict | State:
     settings = get_settings()
     if batch_id and not inbox:
         raise UserError("batch_id names the batch of one inbox folder: give inbox too")
@@ -81,6 +93,7 @@ def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict | Sta
         done: list[tuple[str, dict]] = []
         not_taken = [d for d in deliveries if d.status == "refused"]
         for delivery in ready:
+            stops.check()
             name = batch_id if inbox and batch_id else delivery.batch_id
             try:
                 intake = _take_in(settings, delivery.folder, name, today)
@@ -95,6 +108,7 @@ def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict | Sta
                 not_taken.append(Delivery(delivery.folder, "refused", "intake-failed"))
                 continue
             progress.step(f"{name} intake")
+            stops.check()
             counts = run_stages(settings, name, today, now, _Steps(progress, name))
             counts["failures"] = settle_failure_items(settings, name, now)
             done.append((name, {"intake": intake, **counts}))
@@ -156,6 +170,7 @@ def _earlier_batches(
     earlier = sorted((due | with_db_retry(with_work)) - tonight)
     retried = {}
     for n, batch in enumerate(earlier, start=1):
+        stops.check()
         retried[batch] = run_stages(settings, batch, today, now)
         retried[batch]["failures"] = settle_failure_items(settings, batch, now)
         progress.step("earlier batches", n, len(earlier))

@@ -19,6 +19,7 @@ from flows.stages import (
     publish_summary,
     run_stages,
     settle_failure_items,
+    stoppable,
     take_failure_items,
 )
 from flows.summary import Progress, final_state, left_behind
@@ -39,6 +40,11 @@ from models.types import JST
     task_runner=KofuTaskRunner(),
 )
 def rerun_failed(batch_id: str) -> dict | State:
+    # SIGTERM or Ctrl-C stops the rerun at the next chunk boundary (kofu/stops.py).
+    return stoppable(lambda: _rerun(batch_id))
+
+
+def _rerun(batch_id: str) -> dict | State:
     settings = get_settings()
     check_batch_id(batch_id, "batch_id")  # it may come from a Prefect UI "Custom run"
     upgrade_schema(settings.db_url)

@@ -8,10 +8,14 @@ from datetime import date, datetime
 
 from prefect import get_run_logger
 from prefect.futures import PrefectFuture
+from prefect.states import Cancelled, Failed, State
 
 from flows.summary import Progress, publish_night
+from kofu import stops
 from kofu.db import unit_of_work
-from kofu.settings import Settings, print_password
+from kofu.errors import DiskFull, disk_full_error, is_disk_full
+from kofu.runners import in_flight
+from kofu.settings import Settings, get_settings, print_password
 from models import ApplicationState, Stage
 from tasks.chunks import Chunk, chunk_applications, plan_chunks, with_db_retry
 from tasks.letters import write_letters_task
@@ -26,6 +30,27 @@ S = ApplicationState
 
 # The steps of run_stages, in order, as the progress artifact names them.
 STAGE_STEPS = ("photos", "letters", "matching", "visit windows", "notices", "print batch")
+
+
+def stoppable(run: Callable[[], dict | State]) -> dict | State:
+    """A flow's body, stopped at a chunk boundary by SIGTERM or Ctrl-C (kofu/stops.py): the
+    lock is released on the way out (flows/lease.py ``held``), and the flow run ends
+    Cancelled, its applications where the last recorded chunk left them."""
+    with stops.catching():
+        try:
+            return run()
+        except stops.RunStopped as stop:
+            get_run_logger().warning("%s: the next run goes on from there", stop)
+            return Cancelled(message=f"{stop}; the next kofu nightly or kofu rerun goes on")
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            # A full disk (the database's, say, found by any step): its one line says it
+            # all, and the run fails with it, without a traceback.
+            settings = get_settings()
+            full = disk_full_error(exc, "the run's files", settings.data_dir, None, settings.db_url)
+            get_run_logger().error("%s", full)
+            return Failed(message=str(full), data=full)
 
 
 def run_stages(
@@ -63,6 +88,7 @@ def run_stages(
     ]
     totals: dict[str, dict[str, int]] = {}
     for stage, state, submit in stages:
+        stops.check()  # SIGTERM or Ctrl-C: no next stage (kofu/stops.py)
         if stage is Stage.NOTICES:
             # Visit windows: one ordered pass over the whole batch before the notice chunks
             # run side by side, so first come, first served holds across chunks.
@@ -78,6 +104,7 @@ def run_stages(
             _run_chunks(settings, stage, state, chunks, submit, now, progress)
         )
         _tell(progress, stage.value)
+    stops.check()
     totals["print"] = _print_batch(settings, batch_id, issued_on, now)
     _tell(progress, "print batch")
     return totals
@@ -110,6 +137,10 @@ def _print_batch(settings: Settings, batch_id: str, issued_on: date, now: dateti
         if failure is not None:
             raise failure
     except Exception as exc:
+        if is_disk_full(exc):  # not queued: the database may be on the full disk too
+            raise disk_full_error(
+                exc, "print files", settings.print_dir, batch_id, settings.db_url
+            ) from None
         failed = exc
         with_db_retry(lambda: _record_batch_failure(settings, batch_id, Stage.PRINT, failed, now))
         get_run_logger().warning(
@@ -189,13 +220,38 @@ def _run_chunks(
     progress: Progress | None = None,
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
-    futures = [(chunk, submit(chunk)) for chunk in chunks]
-    # Collected in submission order: the chunks run side by side, so by the time one is
-    # collected the next ones are mostly done too.
-    for done, (chunk, future) in enumerate(futures, start=1):
+    # At most a few chunks per worker are submitted ahead, so that a stop (SIGTERM, Ctrl-C:
+    # kofu/stops.py) starts no new chunk: those submitted run and are recorded, the rest
+    # are never started and keep their state. Collected in submission order: the chunks run
+    # side by side, so by the time one is collected the next ones are mostly done too.
+    window = in_flight()
+    pending = iter(chunks)
+    futures: list[tuple[Chunk, PrefectFuture]] = []
+
+    full: DiskFull | None = None
+
+    def submit_next() -> None:
+        if stops.requested() is None and full is None:
+            chunk = next(pending, None)
+            if chunk is not None:
+                futures.append((chunk, submit(chunk)))
+
+    for _ in range(window):
+        submit_next()
+    done = 0
+    while done < len(futures):
+        chunk, future = futures[done]
+        done += 1
         try:
             counts.update(future.result())
         except Exception as exc:
+            if is_disk_full(exc):
+                # A full disk: every next chunk would fail the same. No new chunk starts,
+                # the running ones finish, then the run stops with one line saying where.
+                full = full or disk_full_error(
+                    exc, stage.value, settings.data_dir, chunk.batch_id, settings.db_url
+                )
+                continue
             # The chunk failed even after its retries: queue each of its applications
             # (they keep their last good state) and go on with the other chunks.
             failed = _queue_chunk_failure(settings, stage, state, chunk, exc, now)
@@ -207,7 +263,11 @@ def _run_chunks(
                 type(exc).__name__,
                 failed,
             )
-        _tell(progress, stage.value, done, len(futures))
+        _tell(progress, stage.value, done, len(chunks))
+        submit_next()
+    if full is not None:
+        raise full
+    stops.check()  # the chunks not submitted wait for the next run
     return counts
 
 

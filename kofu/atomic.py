@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,3 +42,22 @@ def remove_stale_temp_files(*roots: Path) -> int:
                 stale.unlink(missing_ok=True)
                 removed += 1
     return removed
+
+
+@contextmanager
+def removed_unless_recorded(
+    paths: list[Path], what: str, where: Path, batch_id: str, db_url: str
+) -> Iterator[None]:
+    """Record what ``paths`` hold inside the block. If the block fails, the files are
+    removed (nothing on disk that the database does not know of), and a disk that filled up
+    (the files' or the database's) becomes kofu.errors.DiskFull, one line saying where."""
+    from kofu.errors import disk_full_error, is_disk_full
+
+    try:
+        yield
+    except BaseException as exc:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise disk_full_error(exc, what, where, batch_id, db_url) from None
+        raise

@@ -148,21 +148,37 @@ def _run_recorded(
     """A run started by hand: the trail says who started it and how it ended (counts only;
     each application's own row says what happened to it)."""
     from flows.lease import reserved
+    from kofu import stops
+    from kofu.runtime import embedded_server
     from tasks.audit import record_run
 
     try:
         # The lock is taken here, before Prefect starts: a second run started at the same
-        # moment is refused with one line, not with a failed flow run's traceback.
-        with reserved(settings.db_url):
+        # moment is refused with one line, not with a failed flow run's traceback. SIGTERM
+        # or Ctrl-C: the run stops at a chunk boundary (kofu/stops.py).
+        with reserved(settings.db_url), stops.catching(), embedded_server():
             summary = run()
+        if stops.requested() is not None:
+            raise stops.RunStopped(stops.requested() or 0)
     except Exception as exc:
         error = error_text(exc)
+        signum = stops.requested()
+        if signum is not None:
+            error = str(stops.RunStopped(signum))
         audit_refusal(
             settings,
             lambda s: record_run(
                 s, action, actor=ACTOR, os_user=OS_USER, batch_id=batch_id, error=error
             ),
         )
+        if signum is not None:
+            _stopped(settings, signum, action, batch_id)
+        from kofu.errors import disk_full_error, is_disk_full
+
+        if is_disk_full(exc):  # one line saying where, whichever step found the disk full
+            raise disk_full_error(
+                exc, "the run's files", settings.data_dir, batch_id, settings.db_url
+            ) from None
         raise
     audit(
         settings,
@@ -171,6 +187,38 @@ def _run_recorded(
         ),
     )
     return summary
+
+
+def _stopped(settings: Settings, signum: int, action: str, batch_id: str | None) -> None:
+    """The one line of a run stopped by SIGTERM or Ctrl-C, and its exit code (143, 130)."""
+    from kofu import stops
+    from kofu.cli_common import err
+
+    again = f"kofu rerun --batch-id {batch_id}" if action == "rerun" else "kofu nightly"
+    err.print(
+        f"kofu: {stops.RunStopped(signum)}; {_waiting(settings)} application(s) left as they"
+        f" were (their last recorded state); `{again}` goes on from there",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(stops.EXIT_CODES.get(signum, 128 + signum))
+
+
+def _waiting(settings: Settings) -> int | str:
+    """Applications still in a working state (received, photo_ok, matched)."""
+    from sqlalchemy import func, select
+
+    from kofu.db import unit_of_work
+    from models import Application, ApplicationState
+
+    working = (ApplicationState.RECEIVED, ApplicationState.PHOTO_OK, ApplicationState.MATCHED)
+    try:
+        with unit_of_work(settings.db_url) as session:
+            query = select(func.count()).where(Application.state.in_(working))
+            return session.scalar(query) or 0
+    except Exception:  # noqa: BLE001 - the count is a courtesy; the stop line goes out
+        return "?"
 
 
 def _check_run_settings(settings: Settings) -> None:

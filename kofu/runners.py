@@ -21,6 +21,9 @@ key (its own ``KOFU_*`` environment) and never receives personal data from the f
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 from typing import Any
 
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
@@ -46,14 +49,40 @@ def runner_choice() -> tuple[str, int | None, str | None]:
     return kind, workers, address
 
 
+def in_flight() -> int:
+    """How many chunks a stage submits ahead of the one it waits for: two per worker, so
+    no worker idles, and a stop (kofu/stops.py) leaves the rest unstarted."""
+    kind, workers, _ = runner_choice()
+    return 2 * (workers or (4 if kind == "threads" else os.cpu_count() or 1))
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)  # kofu is gone (even by SIGKILL): no chunk of ours may run on unattended
+
+
+def init_worker() -> None:
+    """Each process-pool worker: the owner-only umask, deaf to the SIGTERM and Ctrl-C
+    sent to kofu's process group (kofu stops at a chunk boundary and lets the running chunks
+    finish: kofu/stops.py), and gone within a second when kofu's process is."""
+    set_private_umask()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
+    threading.Thread(
+        target=_watch_parent, args=(os.getppid(),), name="kofu-parent-watch", daemon=True
+    ).start()
+
+
 def build_runner() -> TaskRunner:
     kind, workers, address = runner_choice()
     if kind == "threads":
         return ThreadPoolTaskRunner(max_workers=workers or 4)
     if kind == "processes":
-        # Spawned processes: the owner-only umask again, so what they write is private too.
+        # Spawned processes: the owner-only umask again, so what they write is private too;
+        # and they stop with kofu, never before it, never after it (init_worker).
         return ProcessPoolTaskRunner(
-            max_workers=workers or os.cpu_count() or 1, initializer=set_private_umask
+            max_workers=workers or os.cpu_count() or 1, initializer=init_worker
         )
     from prefect_dask import DaskTaskRunner
 

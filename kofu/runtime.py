@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from kofu.settings import Settings
 
@@ -104,6 +106,80 @@ def shell_exports() -> str:
     return "".join(
         f'export {name}="${{{name}:-{value}}}"\n' for name, value in PREFECT_SETTINGS.items()
     )
+
+
+def _die_with_parent() -> None:
+    """In the embedded server's process, before it runs uvicorn: SIGTERM it when kofu dies,
+    however kofu dies (SIGKILL included). Linux only (prctl PR_SET_PDEATHSIG); elsewhere
+    kofu's own exit still stops it."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+
+
+@contextmanager
+def embedded_server() -> Iterator[str | None]:
+    """The Prefect server a `kofu nightly` or `kofu rerun` runs against when no
+    PREFECT_API_URL is given: Prefect's own ephemeral server, but started in a session of its
+    own, so a SIGTERM or Ctrl-C sent to kofu's process group reaches kofu (which stops at a
+    chunk boundary and marks its flow run Cancelled through this server) and not the server
+    first; and bound to kofu's life (``_die_with_parent``), so it never outlives kofu, even
+    a SIGKILLed one. Stopped when the block ends. Yields its API URL, or None when a server
+    was given (nothing is started)."""
+    if os.environ.get("PREFECT_API_URL"):
+        yield None
+        return
+    import subprocess
+    import sys
+
+    import prefect
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    class _OwnSessionServer(SubprocessASGIServer):
+        # The command of prefect 3.x SubprocessASGIServer._run_uvicorn_command, in a session
+        # of its own and bound to kofu's life.
+        def _run_uvicorn_command(self) -> subprocess.Popen:
+            command = [sys.executable, "-m", "uvicorn", "--app-dir"]
+            command += [str(prefect.__module_path__.parent), "--factory"]
+            command += ["prefect.server.api.server:create_app", "--host", "127.0.0.1"]
+            command += ["--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
+            env = {
+                **os.environ,
+                "PREFECT_UI_ENABLED": "0",
+                "PREFECT__SERVER_EPHEMERAL": "1",
+                "PREFECT__SERVER_FINAL": "1",
+                **get_current_settings().to_environment_variables(exclude_unset=True),
+            }
+            return subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+                command, env=env, start_new_session=True, preexec_fn=_die_with_parent
+            )
+
+    server = _OwnSessionServer()
+    server.start()
+    os.environ["PREFECT_API_URL"] = server.api_url  # the run's spawned processes too
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        _flush_run_logs()
+        server.stop()
+
+
+def _flush_run_logs() -> None:
+    """Send the run's queued log lines while the server still listens."""
+    try:
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=5)
+    except Exception:  # noqa: BLE001, S110 - logs are best effort at the end of a run
+        pass
 
 
 if __name__ == "__main__":

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime
+from pathlib import Path
 
 from prefect import task
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kofu.atomic import removed_unless_recorded
+from kofu.errors import disk_full, is_disk_full
 from kofu.fonts import register_notice_font
 from kofu.paths import check_batch_id, inside
 from kofu.settings import Municipality, Settings
@@ -94,8 +97,17 @@ def write_letters_chunk(
                 write_refusal_letter(content, font, path, settings.municipality.notice.window)
                 written.append((app.id, number, str(path), content.postal_code))
             except Exception as exc:
+                if is_disk_full(exc):  # the next ones would fail the same: stop the run
+                    for entry in written:
+                        if len(entry) > 2:
+                            Path(str(entry[2])).unlink(missing_ok=True)
+                    raise disk_full("refusal letters", out_dir, chunk.batch_id) from None
                 written.append((app.id, exc))
-        return claim.record(lambda session: _record_letters(session, chunk, written, now))
+        files = [Path(str(entry[2])) for entry in written if len(entry) > 2]
+        with removed_unless_recorded(
+            files, "refusal letters", out_dir, chunk.batch_id, settings.db_url
+        ):
+            return claim.record(lambda session: _record_letters(session, chunk, written, now))
 
 
 def _record_letters(session: Session, chunk: Chunk, written: list, now: datetime) -> Counter[str]:

@@ -17,7 +17,9 @@ from prefect import task
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kofu.atomic import removed_unless_recorded
 from kofu.db import unit_of_work
+from kofu.errors import disk_full, is_disk_full
 from kofu.fonts import register_notice_font
 from kofu.paths import check_batch_id, inside
 from kofu.settings import Municipality, Settings, print_password
@@ -134,8 +136,20 @@ def generate_notice_chunk(
                     )
                 )
             except Exception as exc:
+                if is_disk_full(exc):  # the next ones would fail the same: stop the run
+                    _remove(written)
+                    raise disk_full("notices", out_dir, chunk.batch_id) from None
                 written.append((app.id, exc))
-        return claim.record(lambda session: _record_notices(session, chunk, written, now))
+        files = [Path(entry[2]) for entry in written if len(entry) > 2]
+        with removed_unless_recorded(files, "notices", out_dir, chunk.batch_id, settings.db_url):
+            return claim.record(lambda session: _record_notices(session, chunk, written, now))
+
+
+def _remove(written: list) -> None:
+    """The chunk's notices written so far: none of them is recorded."""
+    for entry in written:
+        if len(entry) > 2:
+            Path(entry[2]).unlink(missing_ok=True)
 
 
 def _record_notices(session: Session, chunk: Chunk, written: list, now: datetime) -> Counter[str]:
@@ -240,19 +254,20 @@ def print_file(settings: Settings, plan: PrintFilePlan, printed_on: date) -> Pri
         parts=plan.parts,
         printed_on=printed_on,
     )
-    result = write_print_batch(
-        group,
-        cover,
-        out_dir / f"{stem}.pdf",
-        out_dir / f"{stem}.csv",
-        font,
-        password,
-        municipality.notice.window,
-    )
-    record = partial(
-        _record_print_batch, settings.db_url, plan.batch_id, result, [rows[i.number] for i in group]
-    )
-    with_db_retry(record)
+    files = [out_dir / f"{stem}.pdf", out_dir / f"{stem}.csv"]
+    # A file written but not recorded is removed: the rerun writes it again.
+    with removed_unless_recorded(files, "print files", out_dir, plan.batch_id, settings.db_url):
+        result = write_print_batch(
+            group, cover, files[0], files[1], font, password, municipality.notice.window
+        )
+        record = partial(
+            _record_print_batch,
+            settings.db_url,
+            plan.batch_id,
+            result,
+            [rows[i.number] for i in group],
+        )
+        with_db_retry(record)
     return result
 
 
