@@ -73,9 +73,25 @@ def load_settings() -> Settings:
 
 
 def ready_db(settings: Settings) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
     from kofu.db import upgrade_schema
 
-    upgrade_schema(settings.db_url)
+    try:
+        upgrade_schema(settings.db_url)
+    except ArgumentError:
+        # Not quoted: a mistyped URL may still carry a password.
+        raise UserError(
+            "KOFU_DATABASE_URL is not a database URL kofu can use"
+            " (e.g. postgresql+psycopg://kofu@db.example/kofu)"
+        ) from None
+    except DBAPIError as exc:
+        shown = make_url(settings.db_url).render_as_string(hide_password=True)
+        # The driver's first line only (statement parameters are hidden: kofu/db.py).
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        why = f"{type(getattr(exc, 'orig', exc)).__name__}: {lines[0][:200] if lines else ''}"
+        raise UserError(f"cannot use the database {shown}: {why}") from None
 
 
 def audit(settings: Settings, write: Callable[[Session], object]) -> None:

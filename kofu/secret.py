@@ -35,9 +35,16 @@ def _read_key_file(path: Path) -> bytes:
         mode = path.stat().st_mode
     except FileNotFoundError:
         raise UserError(f"secret key file not found: {path}") from None
+    except OSError as exc:
+        raise UserError(f"cannot read the secret key file {path} ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise UserError(f"secret key file {path} is not a file (KOFU_SECRET_KEY_FILE)")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise UserError(f"secret key file {path} is readable by others: run `chmod 600 {path}`")
-    key = path.read_bytes().strip()
+    try:
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        raise UserError(f"cannot read the secret key file {path} ({exc.strerror})") from None
     if not key:
         raise UserError(f"secret key file {path} is empty")
     return key

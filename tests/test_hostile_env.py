@@ -256,3 +256,32 @@ def test_two_runs_started_at_once_one_runs_and_the_other_gets_one_line(world):
     assert len(done) == 1 and len(refused) == 1, [r.stderr for r in results]
     one_line(refused[0], "another run is writing this database")
     assert notices(world) == 2
+
+
+def test_a_broken_database_url_or_key_file_is_one_line_without_its_password(world, tmp_path):
+    not_sqlite = tmp_path / "not-sqlite"
+    not_sqlite.mkdir(mode=0o700)  # owner-only already: no notice line
+    (not_sqlite / "kofu.sqlite3").write_bytes(b"this is not a database" * 100)
+    open_key = tmp_path / "open.key"
+    open_key.write_text(TEST_KEY)
+    open_key.chmod(0o644)
+    nightly = ["nightly", "--inbox", str(world / "2026-11-26")]
+    no_key = {"KOFU_SECRET_KEY": ""}
+    cases = [
+        (["status"], {"KOFU_DATABASE_URL": "garbage"}, "KOFU_DATABASE_URL is not a database URL"),
+        (["status"], {"KOFU_DATABASE_URL": "nosuchdb://x/y"}, "KOFU_DATABASE_URL is not a"),
+        (
+            ["status"],
+            {"KOFU_DATABASE_URL": "postgresql+psycopg://kofu:hunter2@127.0.0.1:1/kofu"},
+            "cannot use the database postgresql+psycopg://kofu:***@127.0.0.1:1/kofu",
+        ),
+        (
+            ["status"],
+            {"KOFU_DATA_DIR": str(not_sqlite), "KOFU_DATABASE_URL": ""},
+            "file is not a database",
+        ),
+        (nightly, {**no_key, "KOFU_SECRET_KEY_FILE": str(tmp_path)}, "is not a file"),
+        (nightly, {**no_key, "KOFU_SECRET_KEY_FILE": str(open_key)}, "chmod 600"),
+    ]
+    for args, env, words in cases:
+        assert "hunter2" not in one_line(kofu(world, *args, **env), words)
