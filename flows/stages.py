@@ -13,7 +13,7 @@ from prefect.states import Cancelled, Failed, State
 from flows.summary import Progress, publish_night
 from kofu import stops
 from kofu.db import unit_of_work
-from kofu.errors import DiskFull, disk_full_error, is_disk_full
+from kofu.errors import DiskFull, UserError, disk_full_error, is_disk_full
 from kofu.runners import in_flight
 from kofu.settings import Settings, get_settings, print_password
 from models import ApplicationState, Stage
@@ -42,11 +42,16 @@ def stoppable(run: Callable[[], dict | State]) -> dict | State:
         except stops.RunStopped as stop:
             get_run_logger().warning("%s: the next run goes on from there", stop)
             return Cancelled(message=f"{stop}; the next kofu nightly or kofu rerun goes on")
+        except UserError as exc:
+            # Bad input or a refusal (a batch id that is a path, another key, another run):
+            # its one line says it all, and the run fails with it, without a traceback.
+            get_run_logger().error("%s", exc)
+            return Failed(message=str(exc), data=exc)
         except Exception as exc:
             if not is_disk_full(exc):
                 raise
-            # A full disk (the database's, say, found by any step): its one line says it
-            # all, and the run fails with it, without a traceback.
+            # A full disk (the database's, say, found by any step): the same, with one line
+            # saying where.
             settings = get_settings()
             full = disk_full_error(exc, "the run's files", settings.data_dir, None, settings.db_url)
             get_run_logger().error("%s", full)

@@ -27,7 +27,7 @@ from kofu.cli_common import (
     say,
 )
 from kofu.errors import UserError
-from kofu.paths import check_batch_id
+from kofu.paths import check_batch_id, check_text_path
 from kofu.private import set_private_umask
 from kofu.settings import Settings, print_password
 
@@ -126,6 +126,7 @@ def nightly(
     if inbox is not None and not (inbox / "applications.jsonl").is_file():
         fail(f"no applications.jsonl in {inbox}: is this a delivery folder?")
     if inbox is not None:
+        check_text_path(inbox, "the delivery folder")
         named_by = "--batch-id" if batch_id else "--inbox's folder name"
         check_batch_id(batch_id or inbox.resolve().name, named_by)
     _check_key(settings)  # fail before starting a run, not inside it

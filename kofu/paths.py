@@ -40,6 +40,20 @@ def check_batch_id(batch_id: str, where: str = "--batch-id") -> str:
     return batch_id
 
 
+def check_text_path(path: Path, what: str) -> Path:
+    """``path``, once it is sure to be UTF-8 text without control characters: what Prefect's
+    parameters, the logs and a PostgreSQL text column can carry. A UserError otherwise."""
+    from kofu.text import has_unprintable
+
+    text = str(path.resolve())
+    if has_unprintable(text):  # a byte that is not UTF-8 is a lone surrogate here (Cs)
+        raise UserError(
+            f"{what}'s path is not UTF-8 text or holds control characters:"
+            " move the delivery to a plain path"
+        )
+    return path
+
+
 def inside(root: Path, path: Path) -> Path:
     """``path``, once it is sure to lead inside ``root`` with every symlink followed; a
     UserError otherwise. Call it on each folder or file kofu is about to write."""

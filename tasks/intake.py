@@ -28,7 +28,7 @@ from kofu.mynumber import (
     is_well_formed,
     keyed_hash,
 )
-from kofu.paths import check_batch_id
+from kofu.paths import check_batch_id, check_text_path
 from kofu.secret import check_key, load_secret_key
 from kofu.settings import Settings
 from kofu.text import has_unprintable
@@ -309,11 +309,13 @@ def take_in_delivery(
     # A name, no path (it names folders), and within the column's length, which PostgreSQL
     # enforces (SQLite would store any): refused up front.
     check_batch_id(batch_id, "--batch-id, or the delivery folder's name")
+    # The batch records where it came from: a path PostgreSQL can hold as text.
+    where = str(check_text_path(folder, "the delivery folder").resolve())
     batch = session.get(Batch, batch_id)
     if batch is None:
         with path.open("rb") as fh:
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
-        batch = Batch(id=batch_id, inbox=str(folder.resolve()), delivery_sha256=digest)
+        batch = Batch(id=batch_id, inbox=where, delivery_sha256=digest)
         session.add(batch)
         session.flush()
 

@@ -285,3 +285,19 @@ def test_a_broken_database_url_or_key_file_is_one_line_without_its_password(worl
     ]
     for args, env, words in cases:
         assert "hunter2" not in one_line(kofu(world, *args, **env), words)
+
+
+def test_a_delivery_under_a_path_that_is_not_utf8_is_one_line_and_nothing_is_taken_in(world):
+    """The batch records the folder it came from; a path PostgreSQL cannot hold as text is
+    refused with one line, and no Prefect traceback comes before it."""
+    odd = Path(os.fsdecode(bytes(world) + b"/\xff\xfe"))
+    odd.mkdir()
+    folder = shutil.move(str(world / "2026-11-26"), odd / "2026-11-26")
+    result = kofu(world, "nightly", "--inbox", str(folder))
+    assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("kofu: error: the delivery folder's path is not UTF-8 text")
+    )
+    assert notices(world) == 0
