@@ -29,7 +29,7 @@ time reported is then the saved one). ``--name-indexes`` adds indexes on ``name_
 ``kana_key`` to the bench database only, to measure what the schema's missing indexes cost.
 ``--febrl`` runs the public benchmark (``bench/match_febrl.py``) as well.
 
-Not a test: the numbers depend on the machine. README.md ("Matching") records them.
+Not a test: the numbers depend on the machine. docs/matching.md records them.
 """
 
 from __future__ import annotations

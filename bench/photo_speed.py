@@ -14,7 +14,7 @@ tracemalloc's peak for one check (allocations Python sees: NumPy's, not Pillow's
 ``--detectors`` also compares the face detectors on the labelled test corpus (accuracy and
 milliseconds per photo), for the README's choice of detector.
 
-Not a test: the numbers depend on the machine. README.md ("Photo checks") records them.
+Not a test: the numbers depend on the machine. docs/photos.md records them.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def init_db() -> None:
 
 @residents_app.command("import")
 def residents_import(
-    file: Annotated[Path, typer.Argument(help="Register CSV (DESIGN.md).")],
+    file: Annotated[Path, typer.Argument(help="Register CSV (columns: docs/formats.md).")],
 ) -> None:
     """Load or refresh the register (upsert by resident_code; all rows or none)."""
     from kofu.db import unit_of_work
