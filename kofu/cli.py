@@ -330,9 +330,24 @@ def demo(
     applications: Annotated[int, typer.Option(help="Applications in the delivery.")] = 300,
 ) -> None:
     """Synthetic register + delivery, then a nightly run."""
-    from kofu.demo import run_demo
+    from flows.lease import reserved
+    from kofu import stops
+    from kofu.demo import ensure_demo_key, run_demo
+    from kofu.runtime import embedded_server
 
-    run_demo(load_settings, residents=residents, applications=applications, console=out)
+    ensure_demo_key()  # before the settings are read: they name the key file
+    settings = load_settings()
+    # As for `kofu nightly`: one run at a time, and SIGTERM or Ctrl-C stops at a chunk
+    # boundary with one line, the embedded server in a session of its own.
+    try:
+        with reserved(settings.db_url), stops.catching(), embedded_server():
+            run_demo(lambda: settings, residents=residents, applications=applications, console=out)
+    except Exception:
+        if stops.requested() is None:
+            raise
+    signum = stops.requested()
+    if signum is not None:
+        _stopped(settings, signum, "nightly", None)
 
 
 def _print_summary(summary: dict) -> None:
