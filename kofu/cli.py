@@ -330,13 +330,15 @@ def demo(
     applications: Annotated[int, typer.Option(help="Applications in the delivery.")] = 300,
 ) -> None:
     """Synthetic register + delivery, then a nightly run."""
-    from flows.lease import reserved
     from kofu import stops
     from kofu.demo import ensure_demo_key, run_demo
     from kofu.runtime import embedded_server
 
     ensure_demo_key()  # before the settings are read: they name the key file
+    # Before Prefect is imported: it may point Prefect at the server `make serve` started.
     settings = load_settings()
+    from flows.lease import reserved
+
     # As for `kofu nightly`: one run at a time, and SIGTERM or Ctrl-C stops at a chunk
     # boundary with one line, the embedded server in a session of its own.
     try:

@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from kofu.settings import Settings
 
@@ -156,9 +157,20 @@ def embedded_server() -> Iterator[str | None]:
                 "PREFECT__SERVER_FINAL": "1",
                 **get_current_settings().to_environment_variables(exclude_unset=True),
             }
-            return subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-                command, env=env, start_new_session=True, preexec_fn=_die_with_parent
-            )
+            # Its own output goes to a log beside Prefect's records, not to kofu's stderr:
+            # a server stopped while it flushes events logs a traceback there, and kofu's
+            # output is its one line.
+            log = Path(os.environ.get("PREFECT_HOME") or ".") / "embedded-server.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("ab") as out:
+                return subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+                    command,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                )
 
     server = _OwnSessionServer()
     server.start()
