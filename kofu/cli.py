@@ -18,6 +18,7 @@ from kofu.cli_common import (
     OS_USER,
     audit,
     audit_refusal,
+    display_url,
     error_line,
     error_text,
     fail,
@@ -56,7 +57,7 @@ def init_db() -> None:
     """Create or upgrade the schema."""
     settings = load_settings()
     ready_db(settings)
-    out.print(f"schema is up to date: {_display_url(settings.db_url)}")
+    out.print(f"schema is up to date: {display_url(settings.db_url)}")
 
 
 @residents_app.command("import")
@@ -368,13 +369,6 @@ def _print_night(settings: Settings, summary: dict) -> None:
         _print_summary(one)
     for line in night_lines(settings, summary, batches):
         say(line)
-
-
-def _display_url(url: str) -> str:
-    # Never print a password that may sit in a PostgreSQL URL.
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _usage_error(exc: ClickException) -> int:

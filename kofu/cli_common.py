@@ -72,8 +72,14 @@ def load_settings() -> Settings:
     return settings
 
 
-def ready_db(settings: Settings) -> None:
+def display_url(url: str) -> str:
+    """The database URL as it may be printed: never with the password a PostgreSQL URL holds."""
     from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def ready_db(settings: Settings) -> None:
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
     from kofu.db import upgrade_schema
@@ -87,7 +93,7 @@ def ready_db(settings: Settings) -> None:
             " (e.g. postgresql+psycopg://kofu@db.example/kofu)"
         ) from None
     except DBAPIError as exc:
-        shown = make_url(settings.db_url).render_as_string(hide_password=True)
+        shown = display_url(settings.db_url)
         # The driver's first line only (statement parameters are hidden: kofu/db.py).
         lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         why = f"{type(getattr(exc, 'orig', exc)).__name__}: {lines[0][:200] if lines else ''}"

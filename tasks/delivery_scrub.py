@@ -93,12 +93,12 @@ def scrub_line(raw: bytes) -> tuple[bytes, int]:
     body = raw.rstrip(b"\r\n")
     ending = raw[len(body) :]
     try:
-        obj = json.loads(body.decode("utf-8"))
+        text = body.decode("utf-8")
+        obj = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError):
         obj = None
     if not isinstance(obj, dict):
         return _scrub_bytes(raw)
-    text = body.decode("utf-8")
     count = 0
 
     def to_null(match: re.Match) -> str:
