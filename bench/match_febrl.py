@@ -6,7 +6,7 @@ application to one register row, so both tasks are framed as linking:
 - FEBRL3: each of the 3,000 duplicates is an application, the 2,000 originals are the
   register (3,000 links: every duplicate to its original). Splink links the same two tables.
 
-kofu's side runs ``tasks.matching.decide_match`` twice: with the default ``ScoringRules``
+kofu's side runs ``kofu.tasks.matching.task.decide_match`` twice: with the default ``ScoringRules``
 (set for a Japanese register), and with weights estimated from each dataset without labels by
 Splink's own procedure (``estimate_rules``), as the issue allows ("estimated or set in
 configuration"). FEBRL fields are mapped onto ``PersonKeys``:
@@ -41,9 +41,9 @@ from datetime import date
 
 import jellyfish
 
-from models import ResidentStatus
-from tasks.matching import MAX_CANDIDATES, Applicant, Candidate, decide_widening
-from tasks.scoring import FieldWeights, Level, PersonKeys, ScoringRules, compare
+from kofu.models import ResidentStatus
+from kofu.tasks.matching.scoring import FieldWeights, Level, PersonKeys, ScoringRules, compare
+from kofu.tasks.matching.task import MAX_CANDIDATES, Applicant, Candidate, decide_widening
 
 THRESHOLDS = (0.5, 0.99)
 

@@ -4,7 +4,7 @@
                                            [--pure-python]
 
 One process, one thread (one core). The notices go to synthetic residents from
-kofu/demo_data.py (varied names, variant kanji, addresses, ages), each with a visit window,
+tasks/demo/generator.py (varied names, variant kanji, addresses, ages), each with a visit window,
 under the sample settings. It measures:
 
 - notices rendered per second: ``render_notice``, one PDF with its own font subset, as the
@@ -43,19 +43,19 @@ if "--pure-python" in sys.argv:
 
 from pypdf import PdfReader, PdfWriter  # noqa: E402
 
-from kofu.demo_data import generate_register  # noqa: E402
-from kofu.fonts import register_notice_font  # noqa: E402
-from kofu.settings import SAMPLE_CONFIG, load_municipality  # noqa: E402
-from models import VisitWindow  # noqa: E402
-from tasks.notice_pdf import NoticeContent, render_notice, write_notice_pdf  # noqa: E402
-from tasks.notices import notice_content  # noqa: E402
-from tasks.print_batch import (  # noqa: E402
+from kofu.base.fonts import register_notice_font  # noqa: E402
+from kofu.base.settings import SAMPLE_CONFIG, load_municipality  # noqa: E402
+from kofu.models import VisitWindow  # noqa: E402
+from kofu.tasks.demo.generator import generate_register  # noqa: E402
+from kofu.tasks.letters.pdf import RefusalContent, RefusalReason, write_refusal_letter  # noqa: E402
+from kofu.tasks.notices.pdf import NoticeContent, render_notice, write_notice_pdf  # noqa: E402
+from kofu.tasks.notices.task import notice_content  # noqa: E402
+from kofu.tasks.printing.batch import (  # noqa: E402
     PrintItem,
     cover_for,
     plan_print_batches,
     write_print_batch,
 )
-from tasks.refusal_letter import RefusalContent, RefusalReason, write_refusal_letter  # noqa: E402
 
 ISSUED = date(2026, 11, 26)
 BATCH_PAGES = 1000  # the issue's "per 1,000 pages", cover included

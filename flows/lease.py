@@ -32,18 +32,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from kofu.atomic import remove_stale_temp_files
-from kofu.db import ENGINE_OPTIONS, is_sqlite, unit_of_work
-from kofu.errors import UserError
-from kofu.private import secure_data_dir
-from kofu.settings import Settings
-from models import RunLease
-from models.types import JST
-from tasks.chunks import with_db_retry
-from tasks.queues import release_abandoned
+from kofu.base.atomic import remove_stale_temp_files
+from kofu.base.clock import JST
+from kofu.base.errors import UserError
+from kofu.base.private import secure_data_dir
+from kofu.base.settings import Settings
+from kofu.models import RunLease
+from kofu.models.db import ENGINE_OPTIONS, is_sqlite, unit_of_work
+from kofu.tasks.chunks.retry import with_db_retry
+from kofu.tasks.queues.records import release_abandoned
 
 PIPELINE = "pipeline"
-# The run lock's advisory key ("kofu" "run" in ASCII). Not PG_WRITER_LOCK (kofu/db.py): every
+# The run lock's advisory key ("kofu" "run" in ASCII). Not PG_WRITER_LOCK (models/db.py): every
 # write transaction takes that one, and the run must not block its own writes.
 PG_RUN_LOCK = 0x6B6F6675_0072756E
 # Server-side keepalives on the lock's connection: a client machine that vanished (power

@@ -1,11 +1,11 @@
 """The nightly issuance run: intake -> photos -> matching -> notices -> print batch.
 
 Without ``inbox`` (the scheduled run), it takes in every delivery folder of the inbox that
-is ready and not yet taken in, oldest first, each as its own batch (tasks/inbox.py); a night
+is ready and not yet taken in, oldest first, each as its own batch (tasks/intake/inbox.py); a night
 with none is a normal night. With ``inbox``, that one folder, ready or not. Then it carries
 on the earlier batches: their failure-queue items that are due again, and work an earlier
 run left (a killed run, a person's review decisions since). A run that leaves work behind
-ends "Completed with failures" (flows/summary.py)."""
+ends "Completed with failures" (flows/artifacts.py)."""
 
 from __future__ import annotations
 
@@ -16,27 +16,29 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import State
 
-from flows.lease import begin_run, current_flow_run_id, held, holder_name
-from flows.stages import (
+from kofu.base import stops
+from kofu.base.clock import JST
+from kofu.base.errors import UserError
+from kofu.base.paths import check_batch_id
+from kofu.base.secret import load_secret_key
+from kofu.base.settings import Settings, get_settings
+from kofu.flows.artifacts import Progress, final_state, left_behind, publish_night
+from kofu.flows.lease import begin_run, current_flow_run_id, held, holder_name
+from kofu.flows.runners import KofuTaskRunner
+from kofu.flows.stages import (
     STAGE_STEPS,
     run_stages,
     settle_failure_items,
     stoppable,
     take_failure_items,
 )
-from flows.summary import Progress, final_state, left_behind, publish_night
-from kofu import stops
-from kofu.db import unit_of_work, upgrade_schema
-from kofu.errors import UserError
-from kofu.paths import check_batch_id
-from kofu.runners import KofuTaskRunner
-from kofu.secret import check_key, load_secret_key
-from kofu.settings import Settings, get_settings
-from models.types import JST
-from tasks.chunks import batches_with_work, with_db_retry
-from tasks.inbox import Delivery, scan_inbox, taken_in
-from tasks.intake import intake_task
-from tasks.reports import batch_summary
+from kofu.models.db import unit_of_work, upgrade_schema
+from kofu.models.key_check import check_key
+from kofu.tasks.chunks.records import batches_with_work
+from kofu.tasks.chunks.retry import with_db_retry
+from kofu.tasks.intake.inbox import Delivery, scan_inbox, taken_in
+from kofu.tasks.intake.task import intake_task
+from kofu.tasks.reports.records import batch_summary
 
 __all__ = ["JST", "japan_today", "nightly"]
 
@@ -61,7 +63,7 @@ def _run_name() -> str:
     task_runner=KofuTaskRunner(),
 )
 def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict | State:
-    # SIGTERM or Ctrl-C stops the run at the next chunk boundary (kofu/stops.py).
+    # SIGTERM or Ctrl-C stops the run at the next chunk boundary (kofu/base/stops.py).
     return stoppable(lambda: _night(inbox, batch_id))
 
 
@@ -79,7 +81,7 @@ def _night(inbox: str | None, batch_id: str | None) -> dict | State:
     holder = holder_name(flow_run.name or "nightly")
     with held(settings.db_url, holder, current_flow_run_id()) as lock:
         begin_run(lock, settings)
-        # Failure-queue items due for another attempt (tasks/queues.py), any batch's.
+        # Failure-queue items due for another attempt (tasks/queues/records.py), any batch's.
         due = take_failure_items(settings, now)
         if inbox:
             deliveries = [Delivery(Path(inbox), "ready")]

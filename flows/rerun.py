@@ -13,8 +13,15 @@ from datetime import UTC, datetime
 from prefect import flow
 from prefect.states import State
 
-from flows.lease import begin_run, current_flow_run_id, held, holder_name
-from flows.stages import (
+from kofu.base.clock import JST
+from kofu.base.errors import UserError
+from kofu.base.paths import check_batch_id
+from kofu.base.secret import load_secret_key
+from kofu.base.settings import get_settings
+from kofu.flows.artifacts import Progress, final_state, left_behind
+from kofu.flows.lease import begin_run, current_flow_run_id, held, holder_name
+from kofu.flows.runners import KofuTaskRunner
+from kofu.flows.stages import (
     STAGE_STEPS,
     publish_summary,
     run_stages,
@@ -22,15 +29,9 @@ from flows.stages import (
     stoppable,
     take_failure_items,
 )
-from flows.summary import Progress, final_state, left_behind
-from kofu.db import unit_of_work, upgrade_schema
-from kofu.errors import UserError
-from kofu.paths import check_batch_id
-from kofu.runners import KofuTaskRunner
-from kofu.secret import check_key, load_secret_key
-from kofu.settings import get_settings
-from models import Batch
-from models.types import JST
+from kofu.models import Batch
+from kofu.models.db import unit_of_work, upgrade_schema
+from kofu.models.key_check import check_key
 
 
 @flow(
@@ -40,7 +41,7 @@ from models.types import JST
     task_runner=KofuTaskRunner(),
 )
 def rerun_failed(batch_id: str) -> dict | State:
-    # SIGTERM or Ctrl-C stops the rerun at the next chunk boundary (kofu/stops.py).
+    # SIGTERM or Ctrl-C stops the rerun at the next chunk boundary (kofu/base/stops.py).
     return stoppable(lambda: _rerun(batch_id))
 
 
@@ -50,7 +51,7 @@ def _rerun(batch_id: str) -> dict | State:
     upgrade_schema(settings.db_url)
     if settings.secret_key or settings.secret_key_file:
         # A rerun hashes no number, so a worker without the key may run it; with a key, it
-        # must be the database's (kofu/secret.py).
+        # must be the database's (kofu/base/secret.py).
         check_key(settings.db_url, load_secret_key(settings))
     with unit_of_work(settings.db_url) as session:
         if session.get(Batch, batch_id) is None:

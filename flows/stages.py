@@ -10,21 +10,28 @@ from prefect import get_run_logger
 from prefect.futures import PrefectFuture
 from prefect.states import Cancelled, Failed, State
 
-from flows.summary import Progress, publish_night
-from kofu import stops
-from kofu.db import unit_of_work
-from kofu.errors import DiskFull, UserError, disk_full_error, is_disk_full
-from kofu.runners import in_flight
-from kofu.settings import Settings, get_settings, print_password
-from models import ApplicationState, Stage
-from tasks.chunks import Chunk, chunk_applications, plan_chunks, with_db_retry
-from tasks.letters import write_letters_task
-from tasks.matching import match_task
-from tasks.notices import generate_notices_task, plan_print_files, print_file_task
-from tasks.photos import check_photos_task
-from tasks.queues import record_failure, resolve_failures, settle_failures, take_failures
-from tasks.scoring import ScoringRules
-from tasks.visit_windows import assign_visit_windows_task
+from kofu.base import stops
+from kofu.base.errors import DiskFull, UserError, is_disk_full
+from kofu.base.settings import Settings, get_settings, print_password
+from kofu.flows.artifacts import Progress, publish_night
+from kofu.flows.runners import in_flight
+from kofu.models import ApplicationState, Stage
+from kofu.models.db import disk_full_error, unit_of_work
+from kofu.tasks.chunks.core import Chunk
+from kofu.tasks.chunks.records import chunk_applications, plan_chunks
+from kofu.tasks.chunks.retry import with_db_retry
+from kofu.tasks.letters.task import write_letters_task
+from kofu.tasks.matching.scoring import ScoringRules
+from kofu.tasks.matching.task import match_task
+from kofu.tasks.notices.task import generate_notices_task, plan_print_files, print_file_task
+from kofu.tasks.photos.task import check_photos_task
+from kofu.tasks.queues.records import (
+    record_failure,
+    resolve_failures,
+    settle_failures,
+    take_failures,
+)
+from kofu.tasks.visits.task import assign_visit_windows_task
 
 S = ApplicationState
 
@@ -33,7 +40,7 @@ STAGE_STEPS = ("photos", "letters", "matching", "visit windows", "notices", "pri
 
 
 def stoppable(run: Callable[[], dict | State]) -> dict | State:
-    """A flow's body, stopped at a chunk boundary by SIGTERM or Ctrl-C (kofu/stops.py): the
+    """A flow's body, stopped at a chunk boundary by SIGTERM or Ctrl-C (kofu/base/stops.py): the
     lock is released on the way out (flows/lease.py ``held``), and the flow run ends
     Cancelled, its applications where the last recorded chunk left them."""
     with stops.catching():
@@ -93,7 +100,7 @@ def run_stages(
     ]
     totals: dict[str, dict[str, int]] = {}
     for stage, state, submit in stages:
-        stops.check()  # SIGTERM or Ctrl-C: no next stage (kofu/stops.py)
+        stops.check()  # SIGTERM or Ctrl-C: no next stage (kofu/base/stops.py)
         if stage is Stage.NOTICES:
             # Visit windows: one ordered pass over the whole batch before the notice chunks
             # run side by side, so first come, first served holds across chunks.
@@ -171,7 +178,7 @@ def _record_batch_failure(
 
 
 def take_failure_items(settings: Settings, now: datetime, batch_id: str | None = None) -> set[str]:
-    """Take failure-queue items for this run (tasks/queues.py take_failures): a batch's
+    """Take failure-queue items for this run (tasks/queues/records.py take_failures): a batch's
     open ones for a person's rerun, else every batch's due ones. Returns their batches."""
 
     def take() -> set[str]:
@@ -205,8 +212,9 @@ def settle_failure_items(settings: Settings, batch_id: str, now: datetime) -> di
         )
     if settled.dead:
         logger.error(
-            "batch %s: %d failure-queue item(s) failed %d times and are dead: fix the cause"
-            " (`kofu queue list --kind failure`), then `kofu rerun --batch-id %s`",
+            "batch %s: %d failure-queue item(s) are dead, not retried on their own (a bug,"
+            " something in the way only a person can clear, or %d failed attempts): fix the"
+            " cause (`kofu queue list --kind failure`), then `kofu rerun --batch-id %s`",
             batch_id,
             settled.dead,
             settings.municipality.failures.max_attempts,
@@ -226,7 +234,7 @@ def _run_chunks(
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
     # At most a few chunks per worker are submitted ahead, so that a stop (SIGTERM, Ctrl-C:
-    # kofu/stops.py) starts no new chunk: those submitted run and are recorded, the rest
+    # kofu/base/stops.py) starts no new chunk: those submitted run and are recorded, the rest
     # are never started and keep their state. Collected in submission order: the chunks run
     # side by side, so by the time one is collected the next ones are mostly done too.
     window = in_flight()
@@ -329,5 +337,5 @@ def publish_summary(
     issued_on: date | None = None,
     progress: Progress | None = None,
 ) -> dict:
-    """The artifacts of a run over one batch (flows/summary.py), and the batch's summary."""
+    """The artifacts of a run over one batch (flows/artifacts.py), and the batch's summary."""
     return publish_night(settings, [(batch_id, stage_counts)], issued_on, progress)[0]

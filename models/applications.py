@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
-from models.states import ApplicationState
-from models.types import TZDateTime, enum_column
+from kofu.models.base import Base, utcnow
+from kofu.models.states import ApplicationState, check_transition
+from kofu.models.types import TZDateTime, enum_column
 
 
 class Batch(Base):
@@ -51,7 +52,7 @@ class Application(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     photo: Mapped[str | None] = mapped_column(Text)
 
-    # Indexed: one resident, one card in progress (tasks/duplicates.py) looks a resident's
+    # Indexed: one resident, one card in progress (tasks/duplicates/records.py) looks a resident's
     # other applications up by it for every match.
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     match_method: Mapped[str | None] = mapped_column(String(32))
@@ -71,3 +72,13 @@ class RejectedLine(Base):
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
     line_no: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(64))
+
+
+def transition(app: Application, target: ApplicationState, reasons: Iterable[str] = ()) -> None:
+    """Move ``app`` to ``target``: the one place an application's state changes. Refused
+    (IllegalTransition) unless the states' table allows the move (models/states.py); the
+    reason codes are added to the application's."""
+    check_transition(app.state, target)
+    app.state = target
+    if reasons:
+        app.reasons = [*app.reasons, *reasons]

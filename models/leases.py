@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
-from models.types import TZDateTime
+from kofu.models.base import Base
+from kofu.models.types import TZDateTime
 
 
 class RunLease(Base):

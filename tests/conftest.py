@@ -45,8 +45,8 @@ def kofu_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A fresh data directory and database, configured through the environment: a SQLite
     file in the data directory, or with KOFU_TEST_DATABASE_URL a PostgreSQL database of its
     own (tests/helpers.py db_url_for)."""
-    from kofu.db import upgrade_schema
-    from kofu.settings import get_settings
+    from kofu.base.settings import get_settings
+    from kofu.models.db import upgrade_schema
     from tests.helpers import db_env
 
     data = tmp_path / "var"
@@ -77,7 +77,7 @@ def font_cache() -> Path:
 
 @pytest.fixture(scope="session")
 def font_name(font_cache: Path) -> str:
-    from kofu.fonts import register_notice_font
+    from kofu.base.fonts import register_notice_font
 
     return register_notice_font(font_cache)
 
