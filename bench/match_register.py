@@ -34,7 +34,7 @@ from datetime import date, timedelta
 import jaconv
 
 from kofu.tasks.demo import names as demo_names
-from kofu.tasks.demo.generator import RegisterRow, new_resident
+from kofu.tasks.demo.register import RegisterRow, new_resident
 
 NO_NUMBER_SHARE = 0.05
 TWIN_SHARE = 0.02  # of children born into a family household

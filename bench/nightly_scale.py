@@ -195,7 +195,7 @@ def make_data(work: Path, seed: int, residents: int, applications: int, today: d
 
     from PIL import Image
 
-    from kofu.base.settings import PhotoRules
+    from kofu.base.photo_rules import PhotoRules
     from kofu.tasks.demo.generator import write_demo_data
     from kofu.tasks.demo.names import add_grain, portrait
     from kofu.tasks.photos.core import check_photo
@@ -264,7 +264,8 @@ def import_register(register_csv: Path) -> dict:
     from kofu.base.secret import load_secret_key
     from kofu.base.settings import get_settings
     from kofu.models.db import unit_of_work, upgrade_schema
-    from kofu.tasks.register.records import read_register, upsert_residents
+    from kofu.tasks.register.core import read_register
+    from kofu.tasks.register.records import upsert_residents
 
     settings = get_settings()
     start = time.perf_counter()
@@ -408,13 +409,14 @@ def run_plain(phase_dir: Path, delivery: Path, register_csv: Path, workers: int)
     from kofu.models import ApplicationState as S
     from kofu.models.db import unit_of_work, upgrade_schema
     from kofu.tasks.chunks.records import plan_chunks
-    from kofu.tasks.intake.task import take_in
-    from kofu.tasks.letters.task import write_letters_chunk
+    from kofu.tasks.intake.records import take_in
+    from kofu.tasks.letters.records import write_letters_chunk
+    from kofu.tasks.matching.records import match_chunk
     from kofu.tasks.matching.scoring import ScoringRules
-    from kofu.tasks.matching.task import match_chunk
-    from kofu.tasks.notices.task import generate_notice_chunk, plan_print_files, print_file
+    from kofu.tasks.notices.records import generate_notice_chunk
     from kofu.tasks.photos.records import check_photo_chunk
-    from kofu.tasks.visits.task import assign_batch_windows
+    from kofu.tasks.printing.records import plan_print_files, print_file
+    from kofu.tasks.visits.records import assign_batch_windows
 
     settings = get_settings()
     now = datetime.now(UTC)

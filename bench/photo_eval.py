@@ -29,7 +29,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kofu.base.settings import PhotoRules  # noqa: E402
+from kofu.base.photo_rules import PhotoRules  # noqa: E402
 from kofu.tasks.photos.core import check_photo  # noqa: E402
 from kofu.tasks.photos.landmarks import default_landmarker  # noqa: E402
 from kofu.tasks.photos.measures import head_of  # noqa: E402

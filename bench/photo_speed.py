@@ -37,7 +37,7 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kofu.base.settings import PhotoRules  # noqa: E402
+from kofu.base.photo_rules import PhotoRules  # noqa: E402
 from kofu.tasks.demo.names import Framing, portrait  # noqa: E402
 from kofu.tasks.photos.core import check_photo  # noqa: E402
 from tests.photo_corpus import jpeg  # noqa: E402

@@ -34,7 +34,7 @@ from kofu.models import (  # noqa: E402
     VisitWindow,
 )
 from kofu.models.db import unit_of_work, upgrade_schema  # noqa: E402
-from kofu.tasks.visits.task import assign_visit_windows  # noqa: E402
+from kofu.tasks.visits.records import assign_visit_windows  # noqa: E402
 
 DESKS_SCALE = 20 / 3  # the sample's bands are sized for 3 desks
 

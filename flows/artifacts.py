@@ -24,7 +24,7 @@ on it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -49,7 +49,7 @@ from kofu.tasks.reports.records import (
     refusal_reasons,
     review_queue_age,
 )
-from kofu.tasks.visits.task import counter_load, notices_without_window
+from kofu.tasks.visits.records import counter_load, notices_without_window
 
 # The state a run that left work behind ends in (a COMPLETED state by type).
 COMPLETED_WITH_FAILURES = "Completed with failures"
@@ -128,8 +128,20 @@ def _batch_rows(settings: Settings, batch_id: str, stage_counts: dict) -> dict:
     }
 
 
-def _tagged(rows: list[dict], batch_id: str, several: bool) -> list[dict]:
-    return [{"batch": batch_id, **row} for row in rows] if several else rows
+# Each batch's report (``_batch_rows``), by batch id, in the order the run took them.
+Reports = list[tuple[str, dict]]
+
+
+def _rows(reports: Reports, rows_of: Callable[[dict], list[dict]]) -> list[dict]:
+    """Each batch's rows one after the other, with a ``batch`` column when there are several."""
+    several = len(reports) > 1
+    return [
+        {"batch": b, **row} if several else row for b, report in reports for row in rows_of(report)
+    ]
+
+
+def _names(reports: Reports) -> str:
+    return ", ".join(b for b, _ in reports)
 
 
 def publish_night(
@@ -144,106 +156,143 @@ def publish_night(
     return each batch's summary (its counts now, with ``this_run``)."""
     now = datetime.now(UTC)
     reports = [(batch_id, _batch_rows(settings, batch_id, counts)) for batch_id, counts in batches]
-    several = len(reports) > 1
-    summary_rows: list[dict] = []
-    reason_rows: list[dict] = []
-    printed_rows: list[dict] = []
-    for batch_id, report in reports:
-        summary_rows += _tagged(_state_rows(report), batch_id, several)
-        reason_rows += _tagged(
-            [{"outcome": o, "reason": r, "count": n} for o, r, n in report["reasons"]],
-            batch_id,
-            several,
-        )
-        made_now = {
-            Path(f).name
-            for f in (report["summary"]["this_run"].get("print") or {}).get("files", [])
-        }
-        printed_rows += _tagged(
-            [
-                {**f, "made": "this run" if f["file"] in made_now else "earlier"}
-                for f in report["printed"]
-            ],
-            batch_id,
-            several,
-        )
-    names = ", ".join(b for b, _ in reports)
     if reports:
-        only = reports[0][1]
-        compare = (
-            f"; *previous batch* is {only['before']}, the delivery taken in before it, as it"
-            " stands now"
-            if only["before"] and not several
-            else ""
-            if several
-            else " (no earlier batch to compare with)"
-        )
-        create_table_artifact(
-            key="nightly-summary",
-            table=summary_rows,
-            description=f"Applications per state for batch {names}{compare}",
-        )
-        create_table_artifact(
-            key="refusal-reasons",
-            table=reason_rows
-            or [{"outcome": "-", "reason": "(none: nothing refused in this batch)", "count": 0}],
-            description=f"Why applications of batch {names} were refused, most frequent first:"
-            " invalid applications, refused photos (each reason counted once per application)"
-            " and rejected lines",
-        )
-        create_table_artifact(
-            key="print-batches",
-            table=printed_rows
-            or [
-                {
-                    "file": "(none: nothing printed for this batch yet)",
-                    "pages": 0,
-                    "sheets": 0,
-                    "notices": 0,
-                    "letters": 0,
-                    "made": "-",
-                }
-            ],
-            description=f"Print files of batch {names} in {settings.print_dir.name}/<batch>/:"
-            " one-sided A4, one sheet a page, the cover sheet included",
-        )
+        _publish_states(reports)
+        _publish_reasons(reports)
+        _publish_prints(settings, reports)
     else:
-        folder = inbox.name if inbox else "the inbox"
-        create_table_artifact(
-            key="nightly-summary",
-            table=[{"state": "(no delivery tonight: nothing taken in)", "count": 0}],
-            description=f"No delivery folder in {folder} was ready to take in (a folder is"
-            " ready once its READY file is written); due failure-queue items were retried",
-        )
+        _publish_no_delivery(inbox)
     _publish_queues(settings, now)
     if issued_on is not None:
-        with unit_of_work(settings.db_url) as session:
-            load = counter_load(session, settings.municipality, issued_on)
-        if load:
-            create_table_artifact(
-                key="counter-load",
-                table=load,
-                description=f"Visit windows booked against capacity, per counter and open day,"
-                f" from {issued_on}",
-            )
+        _publish_counter_load(settings, issued_on)
+    _publish_warnings(reports)
+    if deliveries is not None:
+        _publish_deliveries(deliveries, inbox)
+    if progress is not None:
+        progress.finish()
+    return [report["summary"] for _, report in reports]
+
+
+def publish_summary(
+    settings: Settings,
+    batch_id: str,
+    stage_counts: dict,
+    issued_on: date | None = None,
+    progress: Progress | None = None,
+) -> dict:
+    """The artifacts of a run over one batch (a rerun), and the batch's summary."""
+    return publish_night(settings, [(batch_id, stage_counts)], issued_on, progress)[0]
+
+
+def _publish_states(reports: Reports) -> None:
+    """``nightly-summary``: applications per state, beside the previous batch's."""
+    create_table_artifact(
+        key="nightly-summary",
+        table=_rows(reports, _state_rows),
+        description=f"Applications per state for batch {_names(reports)}{_compared(reports)}",
+    )
+
+
+def _compared(reports: Reports) -> str:
+    """What the *previous batch* column compares with: shown for one batch only."""
+    if len(reports) > 1:
+        return ""
+    before = reports[0][1]["before"]
+    if before:
+        return f"; *previous batch* is {before}, the delivery taken in before it, as it stands now"
+    return " (no earlier batch to compare with)"
+
+
+def _publish_reasons(reports: Reports) -> None:
+    """``refusal-reasons``: the reason codes of what was refused, most frequent first."""
+    create_table_artifact(
+        key="refusal-reasons",
+        table=_rows(reports, _reason_rows)
+        or [{"outcome": "-", "reason": "(none: nothing refused in this batch)", "count": 0}],
+        description=f"Why applications of batch {_names(reports)} were refused, most frequent"
+        " first: invalid applications, refused photos (each reason counted once per"
+        " application) and rejected lines",
+    )
+
+
+def _reason_rows(report: dict) -> list[dict]:
+    return [{"outcome": o, "reason": r, "count": n} for o, r, n in report["reasons"]]
+
+
+def _publish_prints(settings: Settings, reports: Reports) -> None:
+    """``print-batches``: the batch's print files, made by this run or an earlier one."""
+    create_table_artifact(
+        key="print-batches",
+        table=_rows(reports, _print_rows)
+        or [
+            {
+                "file": "(none: nothing printed for this batch yet)",
+                "pages": 0,
+                "sheets": 0,
+                "notices": 0,
+                "letters": 0,
+                "made": "-",
+            }
+        ],
+        description=f"Print files of batch {_names(reports)} in {settings.print_dir.name}/<batch>/:"
+        " one-sided A4, one sheet a page, the cover sheet included",
+    )
+
+
+def _print_rows(report: dict) -> list[dict]:
+    made_now = {
+        Path(f).name for f in (report["summary"]["this_run"].get("print") or {}).get("files", [])
+    }
+    return [
+        {**f, "made": "this run" if f["file"] in made_now else "earlier"} for f in report["printed"]
+    ]
+
+
+def _publish_no_delivery(inbox: Path | None) -> None:
+    """``nightly-summary`` of a night that took nothing in."""
+    folder = inbox.name if inbox else "the inbox"
+    create_table_artifact(
+        key="nightly-summary",
+        table=[{"state": "(no delivery tonight: nothing taken in)", "count": 0}],
+        description=f"No delivery folder in {folder} was ready to take in (a folder is"
+        " ready once its READY file is written); due failure-queue items were retried",
+    )
+
+
+def _publish_counter_load(settings: Settings, issued_on: date) -> None:
+    """``counter-load``: visit windows booked against capacity, when there are any."""
+    with unit_of_work(settings.db_url) as session:
+        load = counter_load(session, settings.municipality, issued_on)
+    if load:
+        create_table_artifact(
+            key="counter-load",
+            table=load,
+            description=f"Visit windows booked against capacity, per counter and open day,"
+            f" from {issued_on}",
+        )
+
+
+def _publish_warnings(reports: Reports) -> None:
+    """``nightly-warnings``: only when a batch has open failures."""
     failures = [(b, f) for b, report in reports for f in report["failures"]]
     if failures:
         create_markdown_artifact(
             key="nightly-warnings",
             markdown=_failure_warning(failures),
-            description=f"Technical failures waiting in the failure queue for batch {names}",
+            description="Technical failures waiting in the failure queue for batch"
+            f" {_names(reports)}",
         )
-    if deliveries is not None:
-        create_table_artifact(
-            key="nightly-deliveries",
-            table=deliveries
-            or [{"folder": "(none: the inbox holds no delivery folder)", "outcome": "-"}],
-            description=f"Delivery folders in {inbox or 'the inbox'}: taken in tonight, taken"
-            " in before, waiting for their READY file, or not taken in (tried again next night)",
-        )
-    if progress is not None:
-        progress.finish()
-    return [report["summary"] for _, report in reports]
+
+
+def _publish_deliveries(deliveries: list[dict], inbox: Path | None) -> None:
+    """``nightly-deliveries``: each delivery folder of the inbox, and what became of it."""
+    create_table_artifact(
+        key="nightly-deliveries",
+        table=deliveries
+        or [{"folder": "(none: the inbox holds no delivery folder)", "outcome": "-"}],
+        description=f"Delivery folders in {inbox or 'the inbox'}: taken in tonight, taken"
+        " in before, waiting for their READY file, or not taken in (tried again next night)",
+    )
 
 
 def _publish_queues(settings: Settings, now: datetime) -> None:

@@ -18,17 +18,11 @@ from kofu.base.errors import UserError
 from kofu.base.paths import check_batch_id
 from kofu.base.secret import load_secret_key
 from kofu.base.settings import get_settings
-from kofu.flows.artifacts import Progress, final_state, left_behind
-from kofu.flows.lease import begin_run, current_flow_run_id, held, holder_name
+from kofu.flows.artifacts import Progress, final_state, left_behind, publish_summary
+from kofu.flows.failures import take_failure_items
+from kofu.flows.lease import begin_run, run_lock
 from kofu.flows.runners import KofuTaskRunner
-from kofu.flows.stages import (
-    STAGE_STEPS,
-    publish_summary,
-    run_stages,
-    settle_failure_items,
-    stoppable,
-    take_failure_items,
-)
+from kofu.flows.stages import STAGE_STEPS, run_batch, stoppable
 from kofu.models import Batch
 from kofu.models.db import unit_of_work, upgrade_schema
 from kofu.models.key_check import check_key
@@ -58,12 +52,10 @@ def _rerun(batch_id: str) -> dict | State:
             raise UserError(f"no batch {batch_id!r}: see `kofu status` for the batches")
     now = datetime.now(UTC)
     today = now.astimezone(JST).date()
-    holder = holder_name(f"rerun {batch_id}")
-    with held(settings.db_url, holder, current_flow_run_id()) as lease:
-        begin_run(lease, settings)
+    with run_lock(settings.db_url, f"rerun {batch_id}") as lock:
+        begin_run(lock, settings)
         progress = Progress(f"rerun {batch_id}", STAGE_STEPS)
         take_failure_items(settings, now, batch_id)
-        counts = run_stages(settings, batch_id, today, now, progress)
-        counts["failures"] = settle_failure_items(settings, batch_id, now)
+        counts = run_batch(settings, batch_id, today, now, progress)
         summary = publish_summary(settings, batch_id, counts, today, progress=progress)
         return final_state({**summary, "batches": [summary]}, left_behind(settings), 0)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kofu.models.base import Base, utcnow
 from kofu.models.states import ApplicationState, check_transition
-from kofu.models.types import TZDateTime, enum_column
+from kofu.models.types import JapanDateTime, TZDateTime, enum_column
 
 
 class Batch(Base):
@@ -38,7 +38,7 @@ class Application(Base):
     # Reason codes (kebab-case) explaining the current state; empty when none apply.
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
 
-    submitted_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(JapanDateTime)
     channel: Mapped[str | None] = mapped_column(String(16))
     # Keyed hash only; the plain number never reaches the database.
     individual_number_hmac: Mapped[str | None] = mapped_column(String(64))

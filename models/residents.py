@@ -39,7 +39,7 @@ class Resident(Base):
     address_key: Mapped[str] = mapped_column(String(300))
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow)
 
-    # Blocking keys of the matching stage (tasks/matching/task.py, find_candidates): the birth date,
+    # Blocking keys of the matching stage (tasks/matching/records.py, find_candidates): the birth date,
     # the folded name or reading (either way round), the street, or the postal code with one
     # part's reading. Each needs its own index, or SQLite scans the register once per
     # applicant (measured: 259 ms per applicant against 1M residents without them, 3 ms with).

@@ -90,6 +90,9 @@ class Stage(StrEnum):
     INTAKE = "intake"
     PHOTOS = "photos"
     MATCHING = "matching"
+    # The batch's one ordered pass that books the visit windows (tasks/visits/records.py),
+    # before the notices.
+    VISITS = "visits"
     NOTICES = "notices"
     LETTERS = "letters"
     PRINT = "print"
@@ -101,6 +104,7 @@ STAGE_INPUT: dict[Stage, ApplicationState | None] = {
     Stage.PHOTOS: S.RECEIVED,
     Stage.LETTERS: S.PHOTO_REJECTED,
     Stage.MATCHING: S.PHOTO_OK,
+    Stage.VISITS: S.MATCHED,
     Stage.NOTICES: S.MATCHED,
     Stage.PRINT: None,
 }

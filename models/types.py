@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Enum
+from sqlalchemy import DateTime, Dialect, Enum
+from sqlalchemy.types import TypeDecorator
+
+from kofu.base.clock import JST
 
 
 def enum_column(enum_cls: type[StrEnum]) -> Enum:
@@ -18,4 +22,27 @@ def enum_column(enum_cls: type[StrEnum]) -> Enum:
     )
 
 
-TZDateTime = DateTime(timezone=True)
+class TZDateTime(TypeDecorator[datetime]):
+    """A moment, always read back aware: the one place SQLite's naive datetimes are made
+    whole. PostgreSQL (timestamptz) keeps the instant and gives it back aware, in UTC
+    (models/db.py sets the session's zone). SQLite keeps the wall-clock time the value was
+    written with and drops its offset: kofu writes its own stamps in UTC (models/base.py
+    utcnow), so a naive value read back is UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+    naive_zone: tzinfo = UTC
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=self.naive_zone)
+        return value
+
+
+class JapanDateTime(TZDateTime):
+    """A moment that arrives with its Japan offset (+09:00: an application's
+    ``submitted_at``, from J-LIS) and is written as it came: SQLite keeps its wall-clock
+    time in Japan, so a naive value read back is Japan time."""
+
+    cache_ok = True
+    naive_zone = JST

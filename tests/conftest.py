@@ -17,7 +17,7 @@ os.environ["DO_NOT_TRACK"] = "1"
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.pop("PREFECT_API_URL", None)
 # Chunk tasks on threads: a process pool costs seconds to start for every flow run, and the
-# suite runs hundreds. tests/test_scale_out.py runs the default (processes) and Dask.
+# suite runs hundreds. tests/e2e/test_scale_out.py runs the default (processes) and Dask.
 os.environ["KOFU_TASK_RUNNER"] = "threads"
 for name in ("KOFU_DATABASE_URL", "KOFU_SECRET_KEY_FILE", "KOFU_CONFIG"):
     os.environ.pop(name, None)

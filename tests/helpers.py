@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image
 
 from kofu.base.mynumber import check_digit
-from kofu.tasks.demo.generator import RegisterRow, write_register_csv
+from kofu.tasks.demo.register import RegisterRow, write_register_csv
 
 # --- The application database of a test: SQLite by default, PostgreSQL on request ---
 # `scripts/with-postgres` (make test-postgres) exports KOFU_TEST_DATABASE_URL, a database on a
@@ -199,7 +199,8 @@ def import_register(db_url: str, rows: list[RegisterRow], path: Path, key: bytes
     """Write ``rows`` as a register CSV at ``path`` and import it, as `kofu residents import`
     does."""
     from kofu.models.db import unit_of_work
-    from kofu.tasks.register.records import read_register, upsert_residents
+    from kofu.tasks.register.core import read_register
+    from kofu.tasks.register.records import upsert_residents
 
     write_register_csv(rows, path)
     with unit_of_work(db_url, write=True) as session:

@@ -8,11 +8,8 @@ from zoneinfo import ZoneInfo
 JST = ZoneInfo("Asia/Tokyo")
 
 
-def japan_wall_clock(stored: datetime) -> datetime:
-    """A stamp read back from a TZDateTime column that was written with its offset (an
-    application's ``submitted_at``, +09:00 from J-LIS), as naive wall-clock time in Japan.
-
-    SQLite keeps the wall-clock time the stamp was written with and drops the offset: it
-    comes back naive, and is already that. PostgreSQL (timestamptz) keeps the instant and
-    gives it back aware, in the session's zone (models/db.py sets UTC)."""
-    return stored.astimezone(JST).replace(tzinfo=None) if stored.tzinfo else stored
+def japan_wall_clock(moment: datetime) -> datetime:
+    """A moment as naive wall-clock time in Japan (what the camera's clock and a resident's
+    calendar say). Columns read back aware (kofu.models.types); a naive value is taken to be
+    Japan time already."""
+    return (moment.astimezone(JST) if moment.tzinfo else moment).replace(tzinfo=None)

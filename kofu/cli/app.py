@@ -68,17 +68,13 @@ def residents_import(
     from kofu.base.secret import load_secret_key
     from kofu.models.db import unit_of_work
     from kofu.models.key_check import check_key
-    from kofu.tasks.audit.records import (
-        CodeTally,
-        fingerprint,
-        record_import,
-        record_import_refused,
-    )
-    from kofu.tasks.register.records import read_register, upsert_residents
+    from kofu.tasks.audit.core import fingerprint
+    from kofu.tasks.audit.records import record_import_refused
+    from kofu.tasks.register.core import read_register
+    from kofu.tasks.register.records import import_register
 
     settings = load_settings()
     file_print = fingerprint(file)  # which file, exactly, for the audit trail
-    tally = CodeTally()
     try:
         key = load_secret_key(settings)
         # The file and its header are checked here; the rows are parsed as they stream into
@@ -87,16 +83,8 @@ def residents_import(
         ready_db(settings)
         check_key(settings.db_url, key)
         with unit_of_work(settings.db_url, write=True) as session:
-            result = upsert_residents(session, tally.count(rows))
-            record_import(
-                session,
-                actor=ACTOR,
-                os_user=OS_USER,
-                file=file,
-                file_print=file_print,
-                inserted=result.inserted,
-                updated=result.updated,
-                codes=tally.listed,
+            result = import_register(
+                session, rows, actor=ACTOR, os_user=OS_USER, file=file, file_print=file_print
             )
             session.commit()
     except Exception as exc:
@@ -156,8 +144,8 @@ def _run_recorded(
     """A run started by hand: the trail says who started it and how it ended (counts only;
     each application's own row says what happened to it)."""
     from kofu.base import stops
-    from kofu.flows.lease import reserved
     from kofu.flows.runtime import embedded_server
+    from kofu.models.run_lock import reserved
     from kofu.tasks.audit.records import record_run
 
     try:
@@ -232,8 +220,8 @@ def _waiting(settings: Settings) -> int | str:
 
 def _check_run_settings(settings: Settings) -> None:
     """What a run would otherwise find wrong only once started: fail with one line now."""
-    from kofu.flows.lease import check_free
     from kofu.flows.runners import runner_choice
+    from kofu.models.run_lock import check_free
     from kofu.tasks.matching.scoring import ScoringRules
     from kofu.tasks.photos.landmarks import check_installed
 
@@ -346,7 +334,7 @@ def demo(
     ensure_demo_key()  # before the settings are read: they name the key file
     # Before Prefect is imported: it may point Prefect at the server `make serve` started.
     settings = load_settings()
-    from kofu.flows.lease import reserved
+    from kofu.models.run_lock import reserved
 
     # As for `kofu nightly`: one run at a time, and SIGTERM or Ctrl-C stops at a chunk
     # boundary with one line, the embedded server in a session of its own.

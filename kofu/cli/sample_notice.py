@@ -26,8 +26,8 @@ VISIT_DAY = date(2026, 12, 3)  # a Thursday, a week after the notice: the counte
 
 def sample_notice_pdf(municipality: Municipality, font_name: str) -> bytes:
     from kofu.models import Resident, ResidentStatus
-    from kofu.tasks.notices.pdf import VisitWindow, render_notice
-    from kofu.tasks.notices.task import notice_content
+    from kofu.tasks.notices.core import notice_content
+    from kofu.tasks.notices.pdf import VisitLine, render_notice
 
     resident = Resident(
         resident_code="99999999990",
@@ -45,7 +45,7 @@ def sample_notice_pdf(municipality: Municipality, font_name: str) -> bytes:
     counter = municipality.counters[0]
     band = counter.bands[1] if len(counter.bands) > 1 else None
     start, end = (band.start, band.end) if band else (time(10), time(11))
-    content = replace(content, visit=VisitWindow(counter.name, VISIT_DAY, start, end))
+    content = replace(content, visit=VisitLine(counter.name, VISIT_DAY, start, end))
     return render_notice(content, font_name, municipality.notice.window)
 
 

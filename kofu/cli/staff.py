@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand
 
+from kofu.base.text import RESIDENT_CODE
 from kofu.cli.common import (
     ACTOR,
     OS_USER,
@@ -192,7 +193,8 @@ def review_resolve(
     """Record a person's decision on an application in needs_review."""
     from kofu.models.db import unit_of_work
     from kofu.tasks.audit.records import record_review_refused
-    from kofu.tasks.review.records import ReviewRefused, decision_kind, resolve_review
+    from kofu.tasks.review.core import ReviewRefused, decision_kind
+    from kofu.tasks.review.records import resolve_review
 
     if sum((resident is not None, reject is not None, accept)) != 1:
         fail("give exactly one of --resident RESIDENT_CODE, --accept or --reject REASON")
@@ -277,7 +279,8 @@ def show(
 ) -> None:
     """One application: state, reasons, evidence, files and audit trail."""
     from kofu.models.db import unit_of_work
-    from kofu.tasks.audit.records import record, resident_codes
+    from kofu.tasks.audit.core import resident_codes
+    from kofu.tasks.audit.records import record
     from kofu.tasks.reports.application_view import application_view
 
     settings = load_settings()
@@ -325,7 +328,8 @@ def audit_list(
 ) -> None:
     """The audit trail, oldest first. Reading it is not itself recorded."""
     from kofu.models.db import unit_of_work
-    from kofu.tasks.audit.records import event_as_dict, list_events
+    from kofu.tasks.audit.core import event_as_dict
+    from kofu.tasks.audit.records import list_events
 
     since_day = None
     if since is not None:
@@ -335,7 +339,7 @@ def audit_list(
             since_day = date.fromisoformat(since)
         except ValueError:
             fail("--since takes a day as YYYY-MM-DD")
-    if resident is not None and not re.fullmatch(r"\d{11}", resident):
+    if resident is not None and not RESIDENT_CODE.fullmatch(resident):
         fail("--resident takes the 11-digit resident code")
     settings = load_settings()
     ready_db(settings)

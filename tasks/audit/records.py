@@ -18,16 +18,16 @@ Actions (``detail`` keys in brackets):
 - ``review-resolve-refused``: a decision was refused, nothing changed [decision, refused];
 - ``nightly-run``, ``rerun``: a person started a run [outcome, applications, states,
   review_queue, failure_queue, or error].
-The nightly intake writes ``intake`` events of its own (tasks/intake/task.py), the demo its import.
+The nightly intake writes ``intake`` events of its own (tasks/intake/records.py), the demo its import.
 Events also carry ``os_user``, the login account, when it differs from the actor named by
 KOFU_ACTOR, which anyone can set.
+
+What an event may hold (the mask, resident codes, a file's fingerprint) and how an event
+reads back are the pure core, tasks/audit/core.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -35,16 +35,10 @@ from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import Session
 
 from kofu.base.clock import JST
-from kofu.base.mynumber import mask_individual_numbers
+from kofu.base.text import RESIDENT_CODE
 from kofu.models import AuditEvent
+from kofu.tasks.audit.core import actor_text, masked, resident_codes, single
 
-RESIDENT_CODE = re.compile(r"\d{11}")
-# An import lists the resident codes of its rows up to this many: a daily change file names
-# each resident it touched. A full refresh (hundreds of thousands of rows, about 14 bytes a
-# code in JSON) is identified by its file's SHA-256 instead: the file names every row, and
-# residents.updated_at says when each row last changed.
-LISTED_CODES_MAX = 1000
-ACTOR_MAX = 64  # audit_trail.actor is VARCHAR(64)
 # What a person typed as a batch id is recorded even when refused; PostgreSQL refuses a
 # value longer than the column (SQLite would keep it), so the trail keeps what fits.
 ID_MAX = AuditEvent.__table__.c.batch_id.type.length
@@ -63,10 +57,10 @@ def record(
     at: datetime | None = None,
 ) -> AuditEvent:
     """Add one event to the session; the caller commits it with (or instead of) its work."""
-    detail = _clean(dict(detail or {}))
-    actor = _short(actor)
+    detail = masked(dict(detail or {}))
+    actor = actor_text(actor)
     if os_user and os_user != actor:
-        detail["os_user"] = _short(os_user)
+        detail["os_user"] = actor_text(os_user)
     if resident_code is not None and not RESIDENT_CODE.fullmatch(resident_code):
         raise ValueError("an audit event's resident_code must be an 11-digit resident code")
     event = AuditEvent(
@@ -82,62 +76,7 @@ def record(
     return event
 
 
-def _short(text: str) -> str:
-    return mask_individual_numbers(text)[:ACTOR_MAX]
-
-
-def _clean(value):  # type: ignore[no-untyped-def]
-    """Mask anything shaped like an individual number in free text. A SHA-256 is left alone:
-    it is hex kofu computed, and 12 decimal digits in a row are common in one."""
-    if isinstance(value, str):
-        return mask_individual_numbers(value)
-    if isinstance(value, dict):
-        return {k: v if k == "sha256" else _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
-
-
-def resident_codes(codes: Iterable[str | None]) -> list[str]:
-    """Distinct well-formed resident codes, sorted."""
-    return sorted({c for c in codes if c and RESIDENT_CODE.fullmatch(c)})
-
-
-def fingerprint(path: Path) -> dict:
-    """The file's SHA-256 and size; None for both when it cannot be read (the import says
-    why). Taken before the import reads the file."""
-    try:
-        with path.open("rb") as fh:
-            digest = hashlib.file_digest(fh, "sha256")
-            return {"sha256": digest.hexdigest(), "bytes": fh.tell()}
-    except OSError:
-        return {"sha256": None, "bytes": None}
-
-
-def _one(codes: list[str]) -> str | None:
-    return codes[0] if len(codes) == 1 else None
-
-
 # --- The register ---------------------------------------------------------------------------
-
-
-class CodeTally:
-    """Passes register rows through, noting their resident codes up to LISTED_CODES_MAX."""
-
-    def __init__(self) -> None:
-        self.codes: list[str] = []
-        self.rows = 0
-
-    def count(self, rows: Iterable[dict]) -> Iterator[dict]:
-        for row in rows:
-            self.rows += 1
-            if self.rows <= LISTED_CODES_MAX:
-                self.codes.append(row["resident_code"])
-            yield row
-
-    @property
-    def listed(self) -> list[str] | None:
-        return self.codes if self.rows <= LISTED_CODES_MAX else None
 
 
 def record_import(
@@ -167,7 +106,7 @@ def record_import(
         "residents-import",
         actor=actor,
         os_user=os_user,
-        resident_code=_one(listed or []),
+        resident_code=single(listed or []),
         detail=detail,
     )
 
@@ -232,7 +171,7 @@ def record_queue_list(
         os_user=os_user,
         batch_id=batches.pop() if len(batches) == 1 else None,
         application_id=reviews[0].application_id if len(reviews) == 1 else None,
-        resident_code=_one(listed),
+        resident_code=single(listed),
         detail=detail,
     )
 
@@ -255,7 +194,7 @@ def record_export(
         actor=actor,
         os_user=os_user,
         batch_id=batch_id,
-        resident_code=_one(listed),
+        resident_code=single(listed),
         detail={"applications": len(outcomes), "resident_codes": listed, "sha256": output_sha256},
     )
 
@@ -386,21 +325,3 @@ def list_events(
             or resident_code in (e.detail or {}).get("resident_codes", [])
         ]
     return events
-
-
-def local_time(at: datetime) -> datetime:
-    """An event's time in Japan time. SQLite hands back UTC without its offset."""
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(JST)
-
-
-def event_as_dict(event: AuditEvent) -> dict:
-    return {
-        "id": event.id,
-        "at": local_time(event.at).isoformat(),
-        "actor": event.actor,
-        "action": event.action,
-        "batch_id": event.batch_id,
-        "application_id": event.application_id,
-        "resident_code": event.resident_code,
-        "detail": event.detail,
-    }

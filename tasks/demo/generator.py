@@ -12,29 +12,28 @@ that a good one is a 600 x 800 RGB JPEG that passes every photo check, face incl
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 import jaconv
-from PIL import Image, ImageEnhance
 
 from kofu.base.clock import JST
-from kofu.base.mynumber import check_digit
 from kofu.tasks.demo import names
-from kofu.tasks.register.records import REGISTER_COLUMNS
-
-STATUSES = ("resident", "moved_out", "deceased", "removed")
-STATUS_SHARES = {"moved_out": 0.04, "deceased": 0.04, "removed": 0.02}  # the rest: resident
-NO_NUMBER_SHARE = 0.05
+from kofu.tasks.demo.photos import Photos, save_bad_photo, save_good_photo
+from kofu.tasks.demo.register import (
+    STATUSES,
+    RegisterRow,
+    generate_register,
+    new_number,
+    write_register_csv,
+)
 
 KIND_SHARES = {
     "good": 0.71,
@@ -71,27 +70,7 @@ MALFORMED = (
     "photo-path-outside-delivery",
 )
 CHANNELS = {"smartphone": 60, "pc": 20, "kiosk": 12, "mail": 8}
-PHOTO_SIZE = (600, 800)
-JPEG_QUALITY = 90
-MIN_PHOTO_BYTES = 20 * 1024
-MAX_PHOTO_BYTES = 7 * 1024 * 1024
 _FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
-
-
-@dataclass(frozen=True)
-class RegisterRow:
-    resident_code: str
-    individual_number: str | None
-    family_name: str
-    given_name: str
-    family_name_kana: str
-    given_name_kana: str
-    birth_date: date
-    sex: str
-    postal_code: str
-    address: str
-    status: str
-    status_date: date | None
 
 
 @dataclass(frozen=True)
@@ -113,106 +92,6 @@ class DeliveryTruth:
 
     def kind_counts(self) -> Counter[str]:
         return Counter(o.kind for o in self.outcomes)
-
-
-# ---------------------------------------------------------------------------- register
-
-
-def generate_register(rng: random.Random, n: int) -> list[RegisterRow]:
-    """``n`` register rows in households: members share a surname and an address."""
-    book = names.AddressBook(rng, n)
-    codes: set[str] = set()
-    numbers: set[str] = set()
-    rows: list[RegisterRow] = []
-    while len(rows) < n:
-        surname = names.pick_surname(rng)
-        postal_code, address = book.new_household()
-        taken: set[str] = set()
-        for sex, birth in names.household_members(rng)[: n - len(rows)]:
-            given = names.pick_given_name(rng, sex, birth.year, avoid=taken)
-            taken.add(given.kanji)
-            rows.append(
-                new_resident(rng, codes, numbers, surname, given, sex, birth, postal_code, address)
-            )
-    return _assign_statuses(rng, rows)
-
-
-def new_resident(
-    rng: random.Random,
-    codes: set[str],
-    numbers: set[str],
-    surname: names.Name,
-    given: names.Name,
-    sex: str,
-    birth: date,
-    postal_code: str,
-    address: str,
-    no_number_share: float = NO_NUMBER_SHARE,
-) -> RegisterRow:
-    """A resident with a fresh resident code and, most of the time, a fresh valid number."""
-    number = None if rng.random() < no_number_share else new_number(rng, numbers)
-    return RegisterRow(
-        resident_code=unique_digits(rng, 11, codes),
-        individual_number=number,
-        family_name=surname.kanji,
-        given_name=given.kanji,
-        family_name_kana=surname.kana,
-        given_name_kana=given.kana,
-        birth_date=birth,
-        sex=sex,
-        postal_code=postal_code,
-        address=address,
-        status="resident",
-        status_date=None,
-    )
-
-
-def write_register_csv(rows: Iterable[RegisterRow], path: Path) -> None:
-    """UTF-8 with a header row; an absent value is an empty field."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(REGISTER_COLUMNS)
-        for row in rows:
-            values = (getattr(row, column) for column in REGISTER_COLUMNS)
-            writer.writerow(["" if v is None else str(v) for v in values])
-
-
-def unique_digits(rng: random.Random, width: int, used: set[str]) -> str:
-    while True:
-        value = f"{rng.randrange(10**width):0{width}d}"
-        if value not in used:
-            used.add(value)
-            return value
-
-
-def new_number(rng: random.Random, used: set[str]) -> str:
-    """A fresh 12-digit individual number with a valid check digit."""
-    while True:
-        first = f"{rng.randrange(10**11):011d}"
-        number = first + str(check_digit(first))
-        if number not in used:
-            used.add(number)
-            return number
-
-
-def _assign_statuses(rng: random.Random, rows: list[RegisterRow]) -> list[RegisterRow]:
-    """Exact shares of non-resident statuses: deaths among the older, moves among adults."""
-    n = len(rows)
-    free = set(range(n))
-    last = date(2026, 9, 30)
-    for status, share in STATUS_SHARES.items():
-        oldest_only = 1960 if status == "deceased" else 2007
-        preferred = [i for i in sorted(free) if rows[i].birth_date.year < oldest_only]
-        k = min(round(n * share), len(free))
-        chosen = rng.sample(preferred, min(k, len(preferred)))
-        chosen += rng.sample(sorted(free - set(chosen)), k - len(chosen))
-        for i in chosen:
-            free.discard(i)
-            earliest = max(date(2020, 4, 1), rows[i].birth_date + timedelta(days=1))
-            when = earliest + timedelta(days=rng.randrange(max((last - earliest).days, 1)))
-            rows[i] = replace(rows[i], status=status, status_date=when)
-    return rows
 
 
 # ---------------------------------------------------------------------------- delivery
@@ -242,8 +121,8 @@ def generate_delivery(
     photos = folder / "photos"
     photos.mkdir(parents=True, exist_ok=True)
     pools = _Pools(rng, register)
-    photo_maker = _Photos(rng)
-    write_good = write_good_photo or partial(_write_good_photo, photo_maker)
+    photo_maker = Photos(rng)
+    write_good = write_good_photo or partial(save_good_photo, photo_maker)
     kinds = [kind for kind, count in kind_counts(n).items() for _ in range(count)]
     rng.shuffle(kinds)
     evening = datetime.combine(submitted_on - timedelta(days=1), datetime.min.time(), JST)
@@ -265,40 +144,17 @@ def generate_delivery(
         state, reasons, line, method = "notice_generated", (), None, None
         if kind == "bad-photo":
             problem = BAD_PHOTOS[turn[kind] % len(BAD_PHOTOS)]
-            state, reasons = "photo_rejected", _write_bad_photo(photo_maker, photo, problem)
+            state, reasons = "photo_rejected", save_bad_photo(photo_maker, photo, problem)
         elif kind == "malformed":
             problem = MALFORMED[turn[kind] % len(MALFORMED)]
-            state, reasons = "invalid", (problem,)
-            if problem == "malformed-json":
-                text = json.dumps(record, ensure_ascii=False)
-                line = text[: len(text) // 2]  # a truncated upload
-                state, app_id = "rejected-line", ""
-            elif problem == "missing-field":
-                del record["birth_date"]
-            elif problem == "bad-birth-date":
-                record["birth_date"] = "2023-02-30"
-            elif problem == "bad-postal-code":
-                record["postal_code"] = "12-345"
-            else:
-                record["photo"] = "../../etc/passwd"
+            state, reasons, line = _malform(record, problem)
+            if state == "rejected-line":
+                app_id = ""
             if problem not in ("malformed-json", "photo-path-outside-delivery"):
                 write_good(photo)
         else:
             write_good(photo)
-            if kind == "unknown":
-                state, reasons = "no_match", ("not-in-register",)
-            elif kind == "needs-review":
-                state, reasons = "needs_review", ("partial-match",)
-            elif kind in INELIGIBLE:
-                state, reasons = "ineligible", (kind,)
-            if state in ("notice_generated", "ineligible"):
-                method = (
-                    "scored"
-                    if kind == "address-typo"
-                    else "individual-number"
-                    if "individual_number" in record
-                    else "exact"
-                )
+            state, reasons, method = _expected_match(kind, record)
         turn[kind] += 1
         line = json.dumps(record, ensure_ascii=False) if line is None else line
         number = record.get("individual_number")
@@ -309,6 +165,37 @@ def generate_delivery(
         outcomes.append(ExpectedOutcome(app_id, kind, state, tuple(reasons), code, method))
     (folder / "applications.jsonl").write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
     return DeliveryTruth(folder=folder, outcomes=outcomes, individual_numbers=numbers)
+
+
+def _malform(record: dict, problem: str) -> tuple[str, tuple[str, ...], str | None]:
+    """Break ``record`` the way ``problem`` says: the state and reasons it should reach, and
+    the line to write instead of the record (a truncated upload), if any."""
+    if problem == "malformed-json":
+        text = json.dumps(record, ensure_ascii=False)
+        return "rejected-line", (problem,), text[: len(text) // 2]
+    if problem == "missing-field":
+        del record["birth_date"]
+    elif problem == "bad-birth-date":
+        record["birth_date"] = "2023-02-30"
+    elif problem == "bad-postal-code":
+        record["postal_code"] = "12-345"
+    else:
+        record["photo"] = "../../etc/passwd"
+    return "invalid", (problem,), None
+
+
+def _expected_match(kind: str, record: dict) -> tuple[str, tuple[str, ...], str | None]:
+    """A well-formed application with a good photo: its state, reasons and match tier."""
+    if kind == "unknown":
+        return "no_match", ("not-in-register",), None
+    if kind == "needs-review":
+        return "needs_review", ("partial-match",), None
+    state, reasons = ("ineligible", (kind,)) if kind in INELIGIBLE else ("notice_generated", ())
+    if kind == "address-typo":
+        method = "scored"
+    else:
+        method = "individual-number" if "individual_number" in record else "exact"
+    return state, reasons, method
 
 
 def _application_id(rng: random.Random, used: set[str]) -> str:
@@ -450,95 +337,6 @@ class _Pools:
             status="resident",
             status_date=None,
         )
-
-
-# ---------------------------------------------------------------------------- photos
-
-
-def _encode(img: Image.Image, fmt: str, **params) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, fmt, **params)
-    return buf.getvalue()
-
-
-class _Photos:
-    """Photos of the astronaut (``demo_names.portrait``). A few studio portraits are made
-    once per delivery; each applicant's photo is a slightly different crop, exposure and
-    grain of one of them, so that no two files are alike and each takes milliseconds."""
-
-    BASES = 8
-    SLACK = (24, 32)  # the base is this much larger than a photo: room for the crop to move
-
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
-        self.bases: list[Image.Image] = []
-
-    def good(self, grain: float = 2.5) -> Image.Image:
-        rng = self.rng
-        if len(self.bases) < self.BASES:
-            size = (PHOTO_SIZE[0] + self.SLACK[0], PHOTO_SIZE[1] + self.SLACK[1])
-            # Well inside every framing rule: a person checking these would pass them all.
-            framing = names.Framing(
-                face_width=rng.uniform(0.3, 0.37),
-                centre_x=rng.uniform(0.48, 0.52),
-                centre_y=rng.uniform(0.41, 0.45),
-            )
-            self.bases.append(names.portrait(rng, size, framing, grain=0))
-            base = self.bases[-1]
-        else:
-            base = rng.choice(self.bases)
-        dx, dy = rng.randrange(self.SLACK[0] + 1), rng.randrange(self.SLACK[1] + 1)
-        photo = base.crop((dx, dy, dx + PHOTO_SIZE[0], dy + PHOTO_SIZE[1]))
-        photo = ImageEnhance.Brightness(photo).enhance(rng.uniform(0.92, 1.08))
-        return names.add_grain(rng, photo, grain)
-
-    def head_cut_off(self) -> Image.Image:
-        """A selfie taken too close: the crown 0.4 face widths above the top edge."""
-        fw = 0.5
-        cy = (names.CROWN_ABOVE_FACE - 0.4) * fw * PHOTO_SIZE[0] / PHOTO_SIZE[1]
-        return names.portrait(self.rng, PHOTO_SIZE, names.Framing(fw, 0.5, cy))
-
-    def cluttered(self) -> Image.Image:
-        """Furniture behind the head: a busy room instead of a plain wall."""
-        room = names.cluttered_backdrop(self.rng, PHOTO_SIZE)
-        return names.portrait(self.rng, PHOTO_SIZE, names.Framing(0.34, 0.5, 0.43), room)
-
-
-def _write_good_photo(photos: _Photos, path: Path) -> None:
-    data = _encode(photos.good(), "JPEG", quality=JPEG_QUALITY)
-    if not 2 * MIN_PHOTO_BYTES <= len(data) <= MAX_PHOTO_BYTES:
-        raise RuntimeError(f"demo photo of {len(data)} bytes is not safely within the rules")
-    path.write_bytes(data)
-
-
-def _write_bad_photo(photos: _Photos, path: Path, problem: str) -> tuple[str, ...]:
-    """Write a photo that breaks the rule ``problem``; return the reason codes it earns."""
-    if problem == "photo-not-jpeg":
-        data = _encode(photos.good(), "PNG", compress_level=1)
-    elif problem == "photo-too-small-pixels":
-        data = _encode(photos.good().resize((360, 480)), "JPEG", quality=JPEG_QUALITY)
-    elif problem == "photo-file-too-small":
-        data = _encode(photos.good(grain=0).resize((500, 666)), "JPEG", quality=25)
-    elif problem == "photo-cmyk":
-        data = _encode(photos.good().convert("CMYK"), "JPEG", quality=JPEG_QUALITY)
-    elif problem == "head-cut-off":
-        data = _encode(photos.head_cut_off(), "JPEG", quality=JPEG_QUALITY)
-    elif problem == "background-not-plain":
-        data = _encode(photos.cluttered(), "JPEG", quality=JPEG_QUALITY)
-    else:
-        raise ValueError(problem)
-    too_small = len(data) < MIN_PHOTO_BYTES
-    if problem == "photo-file-too-small" and not too_small:
-        raise RuntimeError(f"'too small' demo photo has {len(data)} bytes")
-    if problem not in ("photo-file-too-small", "photo-too-small-pixels") and (
-        too_small or len(data) > MAX_PHOTO_BYTES
-    ):
-        raise RuntimeError(f"{problem} demo photo of {len(data)} bytes breaks a size rule too")
-    path.write_bytes(data)
-    if problem == "photo-too-small-pixels" and too_small:
-        # The checker reports the byte size first.
-        return ("photo-file-too-small", problem)
-    return (problem,)
 
 
 # ---------------------------------------------------------------------------- demo

@@ -9,10 +9,11 @@ from datetime import date
 from kofu.base.secret import load_secret_key
 from kofu.base.settings import Settings
 from kofu.models.db import unit_of_work, upgrade_schema
-from kofu.tasks.audit.records import fingerprint, record_import
+from kofu.tasks.audit.core import fingerprint
 from kofu.tasks.demo.core import DEMO_SEED
 from kofu.tasks.demo.generator import DeliveryTruth, write_demo_data
-from kofu.tasks.register.records import read_register, upsert_residents
+from kofu.tasks.register.core import read_register
+from kofu.tasks.register.records import import_register
 from kofu.tasks.reports.records import export_outcomes, match_methods
 
 
@@ -31,16 +32,14 @@ def demo_data(
     upgrade_schema(settings.db_url)
     rows = read_register(register_csv, load_secret_key(settings))
     with unit_of_work(settings.db_url, write=True) as session:
-        result = upsert_residents(session, rows)
-        record_import(
+        result = import_register(
             session,
+            rows,
             actor="demo",
             os_user=None,
             file=register_csv,
             file_print=fingerprint(register_csv),
-            inserted=result.inserted,
-            updated=result.updated,
-            codes=None,
+            list_codes=False,
         )
         session.commit()
     return truth, result.inserted, result.updated

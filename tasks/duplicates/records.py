@@ -39,7 +39,7 @@ from kofu.models import (
     ReviewStatus,
     Stage,
     VisitWindow,
-    check_transition,
+    transition,
 )
 from kofu.tasks.audit.records import record as audit_record
 from kofu.tasks.queues.records import open_review
@@ -116,19 +116,17 @@ def hold_as_duplicate(
     evidence = duplicate_evidence(session, app, others, code)
     if matching_evidence and matching_evidence.get("candidates"):
         evidence["candidates"] = matching_evidence["candidates"]
-    check_transition(app.state, S.NEEDS_REVIEW)
+    transition(app, S.NEEDS_REVIEW, [DUPLICATE])
     # The resident stays on it: the person deciding sees who, and it counts as in progress.
-    app.state, app.resident_id, app.match_method = S.NEEDS_REVIEW, resident_id, None
-    app.reasons = [*app.reasons, DUPLICATE]
+    app.resident_id, app.match_method = resident_id, None
     open_review(session, app, Stage.MATCHING, [DUPLICATE], evidence)
     sent_back = []
     for other in others:
         if other.state != S.MATCHED:
             continue  # it has its notice (or waits for a person already): it keeps it
         rest = [a for a in [app, *others] if a.id != other.id]
-        check_transition(other.state, S.NEEDS_REVIEW)
-        other.state, other.match_method = S.NEEDS_REVIEW, None
-        other.reasons = [*other.reasons, DUPLICATE]
+        transition(other, S.NEEDS_REVIEW, [DUPLICATE])
+        other.match_method = None
         open_review(
             session,
             other,
@@ -160,7 +158,7 @@ def withdraw(
 ) -> Withdrawn:
     """``app`` no longer stands: withdrawn, its notice void, its visit window freed, its
     open review and failure items closed, and an audit event naming what was voided."""
-    check_transition(app.state, S.WITHDRAWN)
+    transition(app, S.WITHDRAWN)  # refused before anything else changes
     notice = session.scalar(select(Notice).where(Notice.application_pk == app.id))
     if notice is not None and notice.voided_at is None:
         notice.voided_at = now
@@ -177,7 +175,6 @@ def withdraw(
         )
     ):
         failure.status, failure.next_attempt_at = FailureStatus.RESOLVED, None
-    app.state = S.WITHDRAWN
     if reason not in app.reasons:
         app.reasons = [*app.reasons, reason]
     resident = session.get(Resident, app.resident_id) if app.resident_id else None
@@ -238,8 +235,8 @@ def release_partners(
             continue  # waits for a person for another reason too
         if others_in_progress(session, resident_id, app.id):
             continue
-        check_transition(app.state, S.MATCHED)
-        app.state, app.match_method = S.MATCHED, "person"
+        transition(app, S.MATCHED)
+        app.match_method = "person"
         for item in items:
             item.status, item.resolution, item.resolved_at = ReviewStatus.RESOLVED, "matched", now
         audit_record(

@@ -11,6 +11,9 @@ up the next night, and a night with no delivery is not an error.
 by name: a late folder for an earlier night that arrives after a later one is taken in
 after it, as it arrived. Hidden folders (a name starting with ".") are a transfer tool's
 working space and are never deliveries.
+
+Values only: which batches were taken in already, and from where, is read by
+tasks/intake/records.py taken_in.
 """
 
 from __future__ import annotations
@@ -18,15 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from kofu.base.errors import UserError
 from kofu.base.paths import BATCH_ID_MAX, batch_id_problem
-from kofu.models import Batch
+from kofu.tasks.intake.core import DELIVERY_FILE
 
 READY = "READY"
-DELIVERY_FILE = "applications.jsonl"
 
 
 @dataclass(frozen=True)
@@ -54,11 +53,6 @@ class Delivery:
         return {"folder": self.folder.name, "outcome": outcome}
 
 
-def taken_in(session: Session) -> dict[str, str]:
-    """Batch id -> the folder it was taken in from."""
-    return dict(session.execute(select(Batch.id, Batch.inbox)).tuples().all())
-
-
 def scan_inbox(inbox: Path, known: dict[str, str]) -> list[Delivery]:
     """Every folder in the inbox and what to do with it: the ready ones oldest first, then
     the others by name. A missing inbox holds nothing."""
@@ -68,36 +62,40 @@ def scan_inbox(inbox: Path, known: dict[str, str]) -> list[Delivery]:
         return []
     except OSError as exc:  # not a night without delivery: the inbox cannot be looked into
         raise UserError(f"cannot read the inbox {inbox} ({type(exc).__name__})") from None
-    ready: list[Delivery] = []
-    others: list[Delivery] = []
-    for folder in folders:
-        marker = folder / READY
-        earlier = known.get(folder.name)
-        try:
-            here = str(folder.resolve())
-        except (OSError, RuntimeError):  # a symlink loop: no delivery
-            continue
-        if earlier is not None and earlier == here:
-            others.append(Delivery(folder, "taken-in"))
-        elif not marker.is_file():
-            others.append(Delivery(folder, "waiting"))
-        elif earlier is not None:
-            # The name is the batch id, and another folder was taken in under it.
-            others.append(Delivery(folder, "refused", "batch-id-already-taken-in"))
-        elif batch_id_problem(folder.name):
-            # The folder's name becomes the batch id, and so folder names under the data
-            # directory: a name that cannot be one waits for a person to rename the folder.
-            code = "folder-name-too-long" if len(folder.name) > BATCH_ID_MAX else "bad-folder-name"
-            others.append(Delivery(folder, "refused", code))
-        elif not (folder / DELIVERY_FILE).is_file():
-            others.append(Delivery(folder, "refused", "no-applications-jsonl"))
-        else:
-            try:
-                ready_at = marker.stat().st_mtime
-            except OSError:  # gone since it was seen: looked at again next night
-                others.append(Delivery(folder, "waiting"))
-                continue
-            ready.append(Delivery(folder, "ready", ready_at=ready_at))
-    ready.sort(key=lambda d: (d.ready_at or 0.0, d.folder.name))
-    others.sort(key=lambda d: d.folder.name)
+    found = [_delivery(folder, known.get(folder.name)) for folder in folders]
+    deliveries = [d for d in found if d is not None]
+    ready = sorted(
+        (d for d in deliveries if d.status == "ready"),
+        key=lambda d: (d.ready_at or 0.0, d.folder.name),
+    )
+    others = sorted((d for d in deliveries if d.status != "ready"), key=lambda d: d.folder.name)
     return ready + others
+
+
+def _delivery(folder: Path, earlier: str | None) -> Delivery | None:
+    """What to do with one folder; ``earlier`` is the folder a batch of its name was taken
+    in from. None when it is no delivery (a symlink loop)."""
+    marker = folder / READY
+    try:
+        here = str(folder.resolve())
+    except (OSError, RuntimeError):  # a symlink loop: no delivery
+        return None
+    if earlier is not None and earlier == here:
+        return Delivery(folder, "taken-in")
+    if not marker.is_file():
+        return Delivery(folder, "waiting")
+    if earlier is not None:
+        # The name is the batch id, and another folder was taken in under it.
+        return Delivery(folder, "refused", "batch-id-already-taken-in")
+    if batch_id_problem(folder.name):
+        # The folder's name becomes the batch id, and so folder names under the data
+        # directory: a name that cannot be one waits for a person to rename the folder.
+        code = "folder-name-too-long" if len(folder.name) > BATCH_ID_MAX else "bad-folder-name"
+        return Delivery(folder, "refused", code)
+    if not (folder / DELIVERY_FILE).is_file():
+        return Delivery(folder, "refused", "no-applications-jsonl")
+    try:
+        ready_at = marker.stat().st_mtime
+    except OSError:  # gone since it was seen: looked at again next night
+        return Delivery(folder, "waiting")
+    return Delivery(folder, "ready", ready_at=ready_at)

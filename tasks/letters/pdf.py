@@ -20,26 +20,27 @@ from reportlab.pdfgen import canvas
 
 from kofu.base.atomic import write_bytes_atomic
 from kofu.base.settings import EnvelopeWindow
-from kofu.tasks.notices.pdf import (
+from kofu.tasks.notices.address_block import (
+    DEFAULT_WINDOW,
+    Addressee,
+    draw_address_block,
+    title_top,
+)
+from kofu.tasks.notices.page import (
     CONTENT_LEFT,
     CONTENT_RIGHT,
     CONTENT_WIDTH,
-    DEFAULT_WINDOW,
     HEADER_TOP,
     LEADING,
     MARGIN_BOTTOM,
     PAGE_HEIGHT,
     PAGE_WIDTH,
-    SECTION_GAP,
     SMALL_SIZE,
-    TITLE_SIZE,
-    Addressee,
     _draw_table,
     _Writer,
-    draw_address_block,
     jp_date,
-    title_top,
 )
+from kofu.tasks.notices.pdf import SECTION_GAP, TITLE_SIZE
 
 TITLE = "個人番号カード申請写真の再提出のお願い"
 SUBTITLE = "再申請のお願い"

@@ -57,7 +57,7 @@ _MJ_SCHEMES = (
 # Characters that must stay their own class: their outgoing map entries are ignored.
 # - 斎 and 斉 (DOMAIN.md): the map keeps them apart already; listed as a guard.
 # - Pairs of different common (JIS level 1) kanji that the map's 誤字→正字 entries would join,
-#   found by scanning every class for two level-1 members (tests/test_normalize.py re-checks).
+#   found by scanning every class for two level-1 members (tests/unit/test_normalize.py re-checks).
 _KEEP_APART = frozenset("斎斉着著切功升舛宍肉帥師昼書玉王")
 _IDEOGRAPHS = (
     (0x3400, 0x4DBF),  # extension A

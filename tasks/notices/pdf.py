@@ -8,10 +8,8 @@ individual number (個人番号): there is no field for it.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 from datetime import date, time
-from functools import lru_cache
 from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
@@ -21,57 +19,43 @@ from reportlab.pdfgen import canvas
 
 from kofu.base.atomic import write_bytes_atomic
 from kofu.base.settings import EnvelopeWindow
-from kofu.tasks.notices import counter_code, customer_barcode
-from kofu.tasks.notices.envelope_window import BARCODE_CLEAR_MM, barcode_point_size, window_boxes
+from kofu.tasks.notices import counter_code
+from kofu.tasks.notices.address_block import (
+    DEFAULT_WINDOW,
+    Addressee,
+    draw_address_block,
+    title_top,
+)
+from kofu.tasks.notices.page import (
+    BODY_SIZE,
+    CONTENT_LEFT,
+    CONTENT_RIGHT,
+    CONTENT_WIDTH,
+    HEADER_LEFT,
+    HEADER_TOP,
+    LEADING,
+    MARGIN_BOTTOM,
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    SMALL_SIZE,
+    WEEKDAYS,
+    LayoutError,
+    _draw_table,
+    _Writer,
+    jp_date,
+)
 
 TITLE = "個人番号カード交付・電子証明書発行通知書 兼 照会書"
 
-# --- Page geometry (reportlab origin is bottom-left; constants below are from the top) ---
-PAGE_WIDTH, PAGE_HEIGHT = A4  # 210 × 297 mm: one A4 portrait page per notice
-# Printers do not ink the outer 4-5 mm (printer_margin_mm in the settings, at most 10 mm):
-# every mark stays at least 10 mm inside every edge, with room for a sheet fed askew.
-CONTENT_LEFT = 15 * mm  # body text and tables start here
-CONTENT_RIGHT = PAGE_WIDTH - 15 * mm  # same margin on the right: the page looks centred
-MARGIN_TOP = 12 * mm  # nothing above this line
-MARGIN_BOTTOM = 10 * mm  # nothing below 287 mm; a longer page is refused, not cut off
-CONTENT_WIDTH = CONTENT_RIGHT - CONTENT_LEFT
-
-# Address block: postal code, address, name and customer barcode, all inside the 長3 window
-# envelope's window (settings [notice.window]; tasks/notices/envelope_window.py has Japan Post's rules).
-ADDRESS_SIZE = 10.5  # pt; shrinks in 0.5 pt steps for a long address
-ADDRESS_MIN_SIZE = 8  # pt; below this the address is hard to read through the window film
-NAME_SIZE = 14  # pt; the name stands out for the carrier
-NAME_GAP = 2 * mm  # between the address and the name, so the name reads as its own line
-DEFAULT_WINDOW = EnvelopeWindow()  # the sample settings' window, for callers without settings
-
-# Issuer block and counter QR code, top right: right of this line, so clear of the window
-# (the default window and its shift end at 115 mm; the header's text starts near 138 mm).
-HEADER_LEFT = 130 * mm
-HEADER_TOP = MARGIN_TOP + 4 * mm
-# The QR code square, quiet zone included: a notice number is a 21-module code, so modules
-# are 0.62 mm, several times what a counter's 2D scanner resolves at arm's length.
-QR_SIZE = 18 * mm
-
-# The title starts below all the window can show (window plus shift), so nothing but the
-# address is ever seen through it, and never above 45 mm, where the header has ended.
-TITLE_MIN_TOP = 45 * mm
-TITLE_GAP = 2 * mm
+# The page's geometry and text helpers are in tasks/notices/page.py, the address block in
+# tasks/notices/address_block.py: the refusal letter shares both.
 TITLE_SIZE = 14
-BODY_SIZE = 9
-SMALL_SIZE = 8
-LEADING = 1.45  # line height as a multiple of the font size
-TABLE_LABEL_WIDTH = 26 * mm
-TABLE_PAD = 1.6 * mm
+# The counter QR code square, quiet zone included: a notice number is a 21-module code, so
+# modules are 0.62 mm, several times what a counter's 2D scanner resolves at arm's length.
+QR_SIZE = 18 * mm
 SECTION_GAP = 3 * mm  # between sections; the window and the visit row leave little room
 SIGN_LINE_HEIGHT = 7.5 * mm  # room to sign by hand
 UNDER_15 = 15
-
-WEEKDAYS = "月火水木金土日"
-# 禁則: characters that may not start or end a line.
-NO_LINE_START = set("、。，．）」』】〕・ー々ゃゅょっぁぃぅぇぉャュョッァィゥェォ：；？！,.)")
-NO_LINE_END = set("（「『【〔(")
-# Latin/digit runs stay whole, up to 20 characters so that no token is wider than a line.
-_TOKEN = re.compile(r"[A-Za-z0-9\-:.,/@〜~]{1,20}|.", re.S)
 
 BRING_ITEMS = (
     "この通知書（照会書・回答書。委任状は代理人が受け取る場合のみ記入）",
@@ -130,7 +114,10 @@ class CounterInfo:
 
 
 @dataclass(frozen=True)
-class VisitWindow:
+class VisitLine:
+    """The 来庁日時 row of a notice: the booked visit window (kofu.models.VisitWindow) as
+    the notice shows it."""
+
     counter: str  # the counter's name
     day: date
     start: time
@@ -154,14 +141,10 @@ class NoticeContent:
     # Only decides the under-15 wording; not printed.
     birth_date: date
     # The assigned 来庁日時; None: no window was free, the resident books by phone.
-    visit: VisitWindow | None = None
+    visit: VisitLine | None = None
 
 
-def jp_date(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-def visit_text(visit: VisitWindow | None, pickup_place: str) -> str:
+def visit_text(visit: VisitLine | None, pickup_place: str) -> str:
     if visit is None:
         return VISIT_BY_PHONE
     day = f"{jp_date(visit.day)}（{WEEKDAYS[visit.day.weekday()]}）"
@@ -181,160 +164,6 @@ def is_minor_under_15(content: NoticeContent) -> bool:
     return age_on(content.birth_date, content.issued_on) < UNDER_15
 
 
-@lru_cache(maxsize=4096)
-def wrap(text: str, font_name: str, size: float, width: float) -> tuple[str, ...]:
-    # Japanese breaks between any two characters; Latin/digit runs (numbers, phone,
-    # times) stay whole. Cached: the fixed wording is the same on every notice.
-    font = pdfmetrics.getFont(font_name)
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        line = ""
-        for token in _TOKEN.findall(paragraph):
-            if not line or font.stringWidth(line + token, size) <= width:
-                line += token
-                continue
-            carry = ""
-            if token in NO_LINE_START and len(line) > 1:
-                carry, line = line[-1], line[:-1]  # push the last character down with it
-            while len(line) > 1 and line[-1] in NO_LINE_END:
-                carry, line = line[-1] + carry, line[:-1]
-            lines.append(line)
-            line = carry + token
-        lines.append(line)
-    return tuple(lines)
-
-
-class _Writer:
-    """A top-down cursor over the canvas: y is measured from the top edge."""
-
-    def __init__(self, pdf: canvas.Canvas, font_name: str):
-        self.pdf = pdf
-        self.font = font_name
-
-    def text(self, x: float, top: float, s: str, size: float = BODY_SIZE) -> None:
-        # `top` is the top of the line box; the baseline sits ~0.88 em below (Noto ascent).
-        self.pdf.setFont(self.font, size)
-        self.pdf.drawString(x, PAGE_HEIGHT - top - 0.88 * size, s)
-
-    def text_right(self, right: float, top: float, s: str, size: float = BODY_SIZE) -> None:
-        self.pdf.setFont(self.font, size)
-        self.pdf.drawRightString(right, PAGE_HEIGHT - top - 0.88 * size, s)
-
-    def para(self, x: float, top: float, width: float, s: str, size: float = BODY_SIZE) -> float:
-        for line in wrap(s, self.font, size, width):
-            self.text(x, top, line, size)
-            top += size * LEADING
-        return top
-
-    def body(self, top: float, s: str, size: float = BODY_SIZE) -> float:
-        return self.para(CONTENT_LEFT, top, CONTENT_WIDTH, s, size)
-
-    def height_of(self, width: float, s: str, size: float = BODY_SIZE) -> float:
-        return len(wrap(s, self.font, size, width)) * size * LEADING
-
-    def rect(self, x: float, top: float, w: float, h: float, *, fill_gray=None, lw=0.6) -> None:
-        self.pdf.setLineWidth(lw)
-        if fill_gray is not None:
-            self.pdf.setFillGray(fill_gray)
-        self.pdf.rect(x, PAGE_HEIGHT - top - h, w, h, stroke=1, fill=fill_gray is not None)
-        self.pdf.setFillGray(0)
-
-    def hline(self, x1: float, x2: float, top: float, lw: float = 0.5, dash=None) -> None:
-        self.pdf.setLineWidth(lw)
-        self.pdf.setDash(*(dash or ()))
-        self.pdf.line(x1, PAGE_HEIGHT - top, x2, PAGE_HEIGHT - top)
-        self.pdf.setDash()
-
-    def heading(self, top: float, s: str, size: float = 10.5) -> float:
-        # A solid bar marks the start of each section.
-        self.pdf.rect(CONTENT_LEFT, PAGE_HEIGHT - top - size, 1.2 * mm, size, stroke=0, fill=1)
-        self.text(CONTENT_LEFT + 2.5 * mm, top, s, size)
-        return top + size * LEADING
-
-
-class LayoutError(ValueError):
-    """A page that cannot be printed as laid out. ``code`` is the reason code the failure
-    queue shows; the message names the document, never the resident."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass(frozen=True)
-class Addressee:
-    """What the envelope window shows. ``document`` names the page in errors."""
-
-    document: str  # e.g. "notice 2026-00000123"
-    postal_code: str  # "NNN-NNNN"
-    address: str
-    name: str  # family and given name, as printed
-
-
-def title_top(window: EnvelopeWindow) -> float:
-    return max(TITLE_MIN_TOP, window_boxes(window).visible.bottom * mm + TITLE_GAP)
-
-
-def draw_address_block(w: _Writer, who: Addressee, window: EnvelopeWindow) -> None:
-    """Postal code, address, name and customer barcode inside the window's safe area, or a
-    LayoutError: a notice the post office cannot read must not be printed."""
-    boxes = window_boxes(window)
-    if boxes.visible.right * mm > HEADER_LEFT:
-        raise LayoutError(
-            "window-over-header", f"{who.document}: the envelope window reaches the header"
-        )
-    bar_size = barcode_point_size(boxes.barcode.width)
-    if bar_size is None:
-        raise LayoutError(
-            "window-too-small", f"{who.document}: the customer barcode does not fit the window"
-        )
-    try:
-        bars = customer_barcode.bars(who.postal_code, who.address)
-    except ValueError:
-        # Bulk mail earns its discount only with the barcode, and a postal code that cannot
-        # make one cannot be sorted either: the register needs fixing, so the notice fails.
-        raise LayoutError(
-            "no-customer-barcode", f"{who.document}: postal code is not 7 digits, no barcode"
-        ) from None
-    bar = customer_barcode.geometry(bar_size)
-
-    area = boxes.address
-    x, top, width = area.left * mm, area.top * mm, area.width * mm
-    # The barcode goes directly under the name (Japan Post, for an address written across),
-    # with its clear zone above it: the text must end that far above the barcode's lowest place.
-    room = (boxes.barcode.bottom - bar.height_mm - BARCODE_CLEAR_MM) * mm - top
-    name = f"{who.name}　様"
-    name_size, size = NAME_SIZE, ADDRESS_SIZE
-    # Shrink name, then address, until the whole block fits; refuse rather than print outside.
-    while pdfmetrics.stringWidth(name, w.font, name_size) > width and name_size > ADDRESS_MIN_SIZE:
-        name_size -= 0.5
-    lines = wrap(who.address, w.font, size, width)
-    while (1 + len(lines)) * size * LEADING + NAME_GAP + name_size * LEADING > room:
-        if size <= ADDRESS_MIN_SIZE:
-            raise LayoutError(
-                "address-too-long-for-window",
-                f"{who.document}: address does not fit the envelope window",
-            )
-        size -= 0.5
-        lines = wrap(who.address, w.font, size, width)
-    if pdfmetrics.stringWidth(name, w.font, name_size) > width:
-        raise LayoutError(
-            "name-too-long-for-window", f"{who.document}: name does not fit the envelope window"
-        )
-    w.text(x, top, f"〒{who.postal_code}", size)
-    top += size * LEADING
-    for line in lines:
-        w.text(x, top, line, size)
-        top += size * LEADING
-    top += NAME_GAP
-    w.text(x, top, name, name_size)
-    # The name's line box ends below its glyphs, so the clear zone above the bars is more
-    # than the 2 mm asked for.
-    bars_top = top / mm + name_size * LEADING / mm + BARCODE_CLEAR_MM
-    bars_bottom_from_page_bottom = PAGE_HEIGHT / mm - bars_top - bar.height_mm
-    customer_barcode.draw(w.pdf, boxes.barcode.left, bars_bottom_from_page_bottom, bars, bar_size)
-
-
 def _draw_header(w: _Writer, c: NoticeContent) -> None:
     # The counter code at the top right; its own quiet zone keeps the text clear of it.
     qr_left = CONTENT_RIGHT - QR_SIZE
@@ -352,28 +181,6 @@ def _draw_header(w: _Writer, c: NoticeContent) -> None:
     w.text_right(right, top, c.issuer_title, 12)
     top += 12 * LEADING
     w.text_right(right, top, "（公印省略）", SMALL_SIZE)
-
-
-Cell = tuple[str, str, float]  # label, value, value font size
-
-
-def _draw_table(w: _Writer, top: float, rows: list[list[Cell]]) -> float:
-    # Each row is split evenly between its cells; a cell is a grey label box and a value box.
-    for row in rows:
-        cell_w = CONTENT_WIDTH / len(row)
-        value_w = cell_w - TABLE_LABEL_WIDTH - 2 * TABLE_PAD
-        h = max(
-            w.height_of(value_w, value, size) + 2 * TABLE_PAD - (LEADING - 1) * size
-            for _, value, size in row
-        )
-        for i, (label, value, size) in enumerate(row):
-            x = CONTENT_LEFT + i * cell_w
-            w.rect(x, top, TABLE_LABEL_WIDTH, h, fill_gray=0.88)
-            w.rect(x + TABLE_LABEL_WIDTH, top, cell_w - TABLE_LABEL_WIDTH, h)
-            w.text(x + TABLE_PAD, top + (h - BODY_SIZE) / 2, label, BODY_SIZE)
-            w.para(x + TABLE_LABEL_WIDTH + TABLE_PAD, top + TABLE_PAD, value_w, value, size)
-        top += h
-    return top
 
 
 def _draw_bring_list(w: _Writer, top: float) -> float:

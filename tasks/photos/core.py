@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from PIL import Image, ImageOps
 
 from kofu.base.clock import japan_wall_clock
-from kofu.base.settings import PhotoRules
+from kofu.base.photo_rules import PhotoRules
 from kofu.tasks.photos.quality import assess_photo
 from kofu.tasks.photos.report import QualityReport
 
@@ -219,31 +219,14 @@ def check_photo(
     submitted_at: datetime | None = None,
     quality_checks: Sequence[QualityCheck] = QUALITY_CHECKS,
 ) -> PhotoVerdict:
-    found: list[str] = []
     measures: dict[str, int | float | str] = {"bytes": len(data)}
-    if not data:
-        return _verdict(["photo-empty"], measures)
-    if not data.startswith(JPEG_MAGIC):
-        return _verdict(["photo-not-jpeg"], measures)
-    if len(data) < rules.min_bytes:
-        found.append("photo-file-too-small")
-    if len(data) > rules.max_bytes:
-        # Not decoded at all: the size alone refuses it, and it may be an attack.
-        return _verdict(["photo-file-too-large"], measures)
-
+    found, whole = _file_problems(data, rules)
+    if not whole:
+        return _verdict(found, measures)
     image, bomb = _open_checked(data, measures)
     if image is None:
-        found.append("photo-too-large-pixels" if bomb else "photo-corrupt")
-        return _verdict(found, measures)
-    width, height = image.size
-    if image.format != "JPEG":
-        found.append("photo-not-jpeg")
-    if min(width, height) < rules.min_side_px:
-        found.append("photo-too-small-pixels")
-    if max(width, height) > rules.max_side_px:
-        found.append("photo-too-large-pixels")
-    if image.mode == "CMYK":
-        found.append("photo-cmyk")
+        return _verdict([*found, "photo-too-large-pixels" if bomb else "photo-corrupt"], measures)
+    found += _header_problems(image, rules)
     if found:
         return _verdict(found, measures)
 
@@ -263,6 +246,33 @@ def check_photo(
         if age > timedelta(days=rules.max_age_days):
             found.append("photo-too-old")
     return _verdict(found, measures, reviews)
+
+
+def _file_problems(data: bytes, rules: PhotoRules) -> tuple[list[str], bool]:
+    """The rules the bytes alone decide, and whether the file may be opened at all."""
+    if not data:
+        return ["photo-empty"], False
+    if not data.startswith(JPEG_MAGIC):
+        return ["photo-not-jpeg"], False
+    if len(data) > rules.max_bytes:
+        # Not decoded at all: the size alone refuses it, and it may be an attack.
+        return ["photo-file-too-large"], False
+    return (["photo-file-too-small"] if len(data) < rules.min_bytes else []), True
+
+
+def _header_problems(image: Image.Image, rules: PhotoRules) -> list[str]:
+    """The hard rules the header decides: format, pixels a side, colour mode."""
+    width, height = image.size
+    found = []
+    if image.format != "JPEG":
+        found.append("photo-not-jpeg")
+    if min(width, height) < rules.min_side_px:
+        found.append("photo-too-small-pixels")
+    if max(width, height) > rules.max_side_px:
+        found.append("photo-too-large-pixels")
+    if image.mode == "CMYK":
+        found.append("photo-cmyk")
+    return found
 
 
 def _verdict(

@@ -9,7 +9,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from kofu.base.settings import PhotoRules
+from kofu.base.photo_rules import PhotoRules
 from kofu.tasks.photos.detect import Face, FaceDetector, default_detector
 from kofu.tasks.photos.landmarks import MAX_FACES, FaceMesh, Landmarker
 from kofu.tasks.photos.measures import (

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from kofu.base.settings import PhotoRules
+from kofu.base.photo_rules import PhotoRules
 from kofu.tasks.photos.detect import SECOND_FACE_SHARE, Face, FaceDetector
 from kofu.tasks.photos.face_checks import (
     face_box,

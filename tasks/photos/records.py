@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from kofu.base.settings import PhotoRules
+from kofu.base.photo_rules import PhotoRules
 from kofu.models import Application, ApplicationState, Batch, Stage, transition
 from kofu.tasks.chunks.core import Chunk, Outcome
 from kofu.tasks.chunks.loop import StageWork, run_chunk

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from prefect import task
 
-from kofu.base.settings import PhotoRules
+from kofu.base.photo_rules import PhotoRules
 from kofu.tasks.chunks.core import Chunk
 from kofu.tasks.chunks.task import CHUNK_TASK_OPTIONS, run_logger
 from kofu.tasks.photos.records import check_photo_chunk

@@ -13,7 +13,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
-from kofu.tasks.notices.pdf import jp_date, wrap
+from kofu.tasks.notices.page import jp_date, wrap
 
 TITLE = "印刷バッチ 表紙"
 SUBTITLE = "個人番号カード交付通知書・再申請のお願い"

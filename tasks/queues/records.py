@@ -283,7 +283,7 @@ class QueueEntry:
 
 
 def _jst(at: datetime | None) -> str | None:
-    from kofu.tasks.audit.records import local_time
+    from kofu.tasks.audit.core import local_time
 
     return local_time(at).isoformat() if at is not None else None
 

@@ -26,7 +26,7 @@ from kofu.models import (
     ReviewItem,
     VisitWindow,
 )
-from kofu.tasks.audit.records import event_as_dict, local_time
+from kofu.tasks.audit.core import event_as_dict, local_time
 from kofu.tasks.duplicates.records import submitted
 
 

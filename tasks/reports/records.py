@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import and_, func, or_, select
@@ -233,7 +233,6 @@ def review_queue_age(session: Session, now: datetime) -> list[dict]:
     )
     by_stage: dict[str, list[timedelta]] = {}
     for stage, created in rows:
-        created = created if created.tzinfo else created.replace(tzinfo=UTC)
         by_stage.setdefault(stage.value, []).append(max(now - created, timedelta(0)))
     everything = [age for ages in by_stage.values() for age in ages]
     return [_age_row(stage, ages) for stage, ages in sorted(by_stage.items())] + [

@@ -19,7 +19,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kofu.base.errors import UserError
 from kofu.models import (
     Application,
     ApplicationState,
@@ -28,9 +27,9 @@ from kofu.models import (
     ReviewItem,
     ReviewStatus,
     Stage,
-    check_transition,
+    transition,
 )
-from kofu.tasks.audit.records import RESIDENT_CODE, record_review_decision
+from kofu.tasks.audit.records import record_review_decision
 from kofu.tasks.duplicates.records import (
     DUPLICATE,
     Withdrawn,
@@ -39,9 +38,14 @@ from kofu.tasks.duplicates.records import (
     release_partners,
     withdraw,
 )
-from kofu.tasks.matching.task import STATUS_REASONS
-from kofu.tasks.photos.core import PROBLEMS
+from kofu.tasks.matching.core import STATUS_REASONS
 from kofu.tasks.queues.records import open_review
+from kofu.tasks.review.core import (
+    ReviewRefused,
+    check_match_decision,
+    decision_kind,
+    photo_decision,
+)
 
 S = ApplicationState
 # What a person may give as the reason when a matching review ends without a match, and the
@@ -67,28 +71,6 @@ class Decision:
     duplicate_of: list[str] = field(default_factory=list)
 
 
-class ReviewRefused(UserError):
-    """The decision was not taken. ``code`` (kebab-case) says why; ``application_id`` and
-    ``batch_id`` are set when the id named an application."""
-
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.application_id: str | None = None
-        self.batch_id: str | None = None
-
-    def about(self, app: Application) -> ReviewRefused:
-        # Plain strings: the session that loaded ``app`` is rolled back before they are used.
-        self.application_id, self.batch_id = app.application_id, app.batch_id
-        return self
-
-
-def decision_kind(resident_code: str | None, reject_reason: str | None, accept: bool) -> str:
-    if resident_code is not None:
-        return "resident"
-    return "accept" if accept else "reject"
-
-
 def resolve_review(
     session: Session,
     application_id: str,
@@ -102,17 +84,7 @@ def resolve_review(
 ) -> Decision:
     """Exactly one of: ``resident_code`` (a matching review: this is the person),
     ``accept`` (a photo review: the photo is fine) or ``reject_reason`` (either kind)."""
-    app = session.scalar(select(Application).where(Application.application_id == application_id))
-    if app is None:
-        # Not echoed: a mistyped id could be anything, an individual number included.
-        raise ReviewRefused(
-            "no application with that id: see `kofu queue list --kind review`", "no-application"
-        )
-    if app.state != S.NEEDS_REVIEW:
-        raise ReviewRefused(
-            f"application {application_id} is {app.state.value}, not needs_review",
-            "not-in-review",
-        ).about(app)
+    app = _in_review(session, application_id)
     items = list(
         session.scalars(
             select(ReviewItem).where(
@@ -127,47 +99,17 @@ def resolve_review(
         if about_photo:
             target = _decide_photo(app, resident_code, reject_reason, accept)
         else:
-            target = _decide_match(session, app, items, resident_code, reject_reason, accept)
+            target = _decide_match(session, app, resident_code, reject_reason, accept)
     except ReviewRefused as refused:
         raise refused.about(app) from None
     for item in items:
         item.status = ReviewStatus.RESOLVED
         item.resolution = target.value
         item.resolved_at = now
-    if target == S.MATCHED and (others := others_in_progress(session, app.resident_id, app.id)):
-        held_for = previous_resident == app.resident_id
-        if held_for and any(DUPLICATE in item.reasons for item in items):
-            # A duplicate review, decided for the resident it was held for: the person let
-            # this one stand, so the others go.
-            for other in others:
-                decision.withdrawn.append(
-                    withdraw(
-                        session,
-                        other,
-                        reason=DUPLICATE,
-                        actor=actor,
-                        os_user=os_user,
-                        now=now,
-                        stands=application_id,
-                    )
-                )
-        else:
-            # The person named a resident who has another card in progress (on another kind
-            # of review, or another resident than the duplicate's): show them both before
-            # anything is withdrawn.
-            target = S.NEEDS_REVIEW
-            code = session.get_one(Resident, app.resident_id).resident_code
-            app.reasons = [*app.reasons, DUPLICATE]
-            open_review(
-                session,
-                app,
-                Stage.MATCHING,
-                [DUPLICATE],
-                duplicate_evidence(session, app, others, code),
-            )
-            for item in items:
-                item.resolution = DUPLICATE
-            decision.duplicate_of = [other.application_id for other in others]
+    if target == S.MATCHED:
+        target = _one_card_in_progress(
+            session, app, items, previous_resident, decision, actor=actor, os_user=os_user, now=now
+        )
     if target == S.WITHDRAWN:
         withdraw(
             session,
@@ -178,8 +120,7 @@ def resolve_review(
             now=now,
         )
     elif target != S.NEEDS_REVIEW:
-        check_transition(app.state, target)
-        app.state = target
+        transition(app, target)
     keeps_resident = target in (S.MATCHED, S.NEEDS_REVIEW) and app.resident_id == previous_resident
     if previous_resident is not None and not keeps_resident:
         # This one no longer takes the resident's card: a partner held only as its duplicate
@@ -212,37 +153,87 @@ def resolve_review(
     return decision
 
 
+def _in_review(session: Session, application_id: str) -> Application:
+    app = session.scalar(select(Application).where(Application.application_id == application_id))
+    if app is None:
+        # Not echoed: a mistyped id could be anything, an individual number included.
+        raise ReviewRefused(
+            "no application with that id: see `kofu queue list --kind review`", "no-application"
+        )
+    if app.state != S.NEEDS_REVIEW:
+        raise ReviewRefused(
+            f"application {application_id} is {app.state.value}, not needs_review",
+            "not-in-review",
+        ).about(app)
+    return app
+
+
+def _one_card_in_progress(
+    session: Session,
+    app: Application,
+    items: list[ReviewItem],
+    previous_resident: int | None,
+    decision: Decision,
+    *,
+    actor: str,
+    os_user: str | None,
+    now: datetime,
+) -> ApplicationState:
+    """A match to a resident who has another application in progress: matched, the others
+    withdrawn, when this is the duplicate review of the resident it was held for; else a
+    duplicate review (needs_review), so a person sees both first."""
+    others = others_in_progress(session, app.resident_id, app.id)
+    if not others:
+        return S.MATCHED
+    held_for = previous_resident == app.resident_id
+    if held_for and any(DUPLICATE in item.reasons for item in items):
+        # A duplicate review, decided for the resident it was held for: the person let
+        # this one stand, so the others go.
+        for other in others:
+            decision.withdrawn.append(
+                withdraw(
+                    session,
+                    other,
+                    reason=DUPLICATE,
+                    actor=actor,
+                    os_user=os_user,
+                    now=now,
+                    stands=app.application_id,
+                )
+            )
+        return S.MATCHED
+    # The person named a resident who has another card in progress (on another kind of
+    # review, or another resident than the duplicate's): show them both before anything is
+    # withdrawn.
+    code = session.get_one(Resident, app.resident_id).resident_code
+    app.reasons = [*app.reasons, DUPLICATE]
+    open_review(
+        session, app, Stage.MATCHING, [DUPLICATE], duplicate_evidence(session, app, others, code)
+    )
+    for item in items:
+        item.resolution = DUPLICATE
+    decision.duplicate_of = [other.application_id for other in others]
+    return S.NEEDS_REVIEW
+
+
 def _decide_photo(
     app: Application, resident_code: str | None, reject_reason: str | None, accept: bool
 ) -> ApplicationState:
-    if resident_code is not None:
-        raise ReviewRefused(
-            "this review is about the photo: use --accept or --reject CODE", "wrong-decision"
-        )
-    if accept:
-        return S.PHOTO_OK
-    assert reject_reason is not None
-    if reject_reason not in PROBLEMS:
-        # The resident's letter explains each code, so only known photo codes will do.
-        known = ", ".join(sorted(PROBLEMS))
-        raise ReviewRefused(f"--reject for a photo takes one of: {known}", "unknown-reason")
-    app.reasons = [*app.reasons, reject_reason]
-    return S.PHOTO_REJECTED
+    target = S(photo_decision(resident_code, reject_reason, accept))
+    if target == S.PHOTO_REJECTED:
+        assert reject_reason is not None
+        app.reasons = [*app.reasons, reject_reason]  # the letter explains it
+    return target
 
 
 def _decide_match(
     session: Session,
     app: Application,
-    items: list[ReviewItem],
     resident_code: str | None,
     reject_reason: str | None,
     accept: bool,
 ) -> ApplicationState:
-    if accept:
-        raise ReviewRefused(
-            "this review is about matching: use --resident CODE or --reject REASON",
-            "wrong-decision",
-        )
+    check_match_decision(resident_code, accept)
     if resident_code is None:
         assert reject_reason is not None
         if reject_reason not in MATCH_REJECTIONS:
@@ -256,11 +247,6 @@ def _decide_match(
         if target == S.NO_MATCH:
             app.resident_id = None  # not the resident a duplicate hold named
         return target
-    if not RESIDENT_CODE.fullmatch(resident_code):
-        # Not echoed: 12 digits here would be an individual number typed in the wrong place.
-        raise ReviewRefused(
-            "--resident takes the 11-digit resident code (住民票コード)", "bad-resident-code"
-        )
     resident = session.scalar(select(Resident).where(Resident.resident_code == resident_code))
     if resident is None:
         raise ReviewRefused(f"no resident with code {resident_code}", "unknown-resident")

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kofu.tasks.demo.generator import write_register_csv
+from kofu.tasks.demo.register import write_register_csv
 from tests.conftest import FONT_CACHE, TEST_KEY
 from tests.e2e.test_audit import line, photo, register_rows
 from tests.helpers import ON_POSTGRES, aid, db_env, write_delivery

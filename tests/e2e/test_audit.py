@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kofu.tasks.demo.generator import RegisterRow, write_register_csv
+from kofu.tasks.demo.register import RegisterRow, write_register_csv
 from tests.conftest import FONT_CACHE, TEST_KEY
 from tests.e2e.test_cli import assert_one_line_error
 from tests.helpers import (
@@ -192,7 +192,7 @@ def test_imports_record_the_file_and_codes_and_a_refused_import_is_recorded_too(
 
 
 def test_a_large_import_is_identified_by_its_digest_not_by_a_list_of_codes(tmp_path):
-    from kofu.tasks.audit.records import LISTED_CODES_MAX
+    from kofu.tasks.audit.core import LISTED_CODES_MAX
 
     base = register_rows(random.Random(2))[0]
     rows = [

@@ -357,7 +357,7 @@ def write_delivery(folder: Path, cases: list[Case]) -> dict[str, int]:
 
 
 def register_csv(path: Path, people: list[Person]) -> Path:
-    from kofu.tasks.demo.generator import RegisterRow, write_register_csv
+    from kofu.tasks.demo.register import RegisterRow, write_register_csv
 
     rows = [
         RegisterRow(
@@ -644,7 +644,7 @@ BAD_ROWS = {
 def bad_register(path: Path, kind: str) -> tuple[Path, int]:
     """Rows that would add two residents and change two, with the bad row between them
     (line 4 of the file). Returns the path and the bad row's line."""
-    from kofu.tasks.register.records import REGISTER_COLUMNS
+    from kofu.tasks.register.core import REGISTER_COLUMNS
 
     def row(p: Person, **over) -> list[str]:
         values = {
@@ -763,7 +763,8 @@ def test_a_blanked_delivery_taken_in_again_is_the_same_delivery_without_numbers(
     from kofu.base.mynumber import individual_numbers_in
     from kofu.models import Application, ApplicationState, RejectedLine
     from kofu.models.db import unit_of_work, upgrade_schema
-    from kofu.tasks.intake.task import DELIVERY_FILE, take_in_delivery
+    from kofu.tasks.intake.core import DELIVERY_FILE
+    from kofu.tasks.intake.records import take_in_delivery
 
     folder = run["folders"][1]
     cases = [c for c in CASES if c.delivery == 1]

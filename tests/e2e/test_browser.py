@@ -80,7 +80,8 @@ def _nightly_parameters(data: Path) -> dict:
     from kofu.base.settings import get_settings
     from kofu.models.db import unit_of_work, upgrade_schema
     from kofu.tasks.demo.generator import write_demo_data
-    from kofu.tasks.register.records import read_register, upsert_residents
+    from kofu.tasks.register.core import read_register
+    from kofu.tasks.register.records import upsert_residents
 
     settings = get_settings()
     register_csv, truth = write_demo_data(

@@ -78,7 +78,7 @@ def world(tmp_path: Path) -> Path:
     FONT_CACHE.mkdir(exist_ok=True)
     for cached in FONT_CACHE.iterdir():
         (var / "fonts" / cached.name).symlink_to(cached)
-    from kofu.tasks.demo.generator import write_register_csv
+    from kofu.tasks.demo.register import write_register_csv
 
     register = tmp_path / "register.csv"
     write_register_csv(ROWS, register)

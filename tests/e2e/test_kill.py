@@ -116,7 +116,8 @@ def test_killed_three_times_then_finished_loses_nothing_and_repeats_nothing(
     delivery, tmp_path, monkeypatch
 ):
     from kofu.flows.nightly import nightly
-    from kofu.tasks.register.records import read_register, upsert_residents
+    from kofu.tasks.register.core import read_register
+    from kofu.tasks.register.records import upsert_residents
 
     register_csv, truth, config = delivery
     data = tmp_path / "var"

@@ -13,9 +13,9 @@ import textwrap
 import pytest
 from sqlalchemy import select
 
-from kofu.flows.lease import RunInProgress, acquire, check_free, held, lock_path, release
 from kofu.models import Batch, RunLease
 from kofu.models.db import unit_of_work
+from kofu.models.run_lock import RunInProgress, acquire, check_free, held, lock_path, release
 from tests.conftest import TEST_KEY
 from tests.e2e.test_cli import assert_one_line_error, kofu
 from tests.helpers import ON_POSTGRES, application_line, db_url_for, write_delivery
@@ -46,7 +46,7 @@ def test_the_lock_is_released_even_when_the_body_fails(kofu_env):
 _HOLDER = textwrap.dedent(
     """
     import sys, time
-    from kofu.flows.lease import acquire
+    from kofu.models.run_lock import acquire
     acquire(sys.argv[1], "nightly 2026-11-25 on host-a, pid 4242", "dead-run-id")
     print("held", flush=True)
     time.sleep(600)
@@ -84,7 +84,7 @@ def test_the_cli_refuses_a_second_run_with_one_line_and_takes_nothing_in(tmp_pat
     from kofu.models.db import upgrade_schema
 
     var = tmp_path / "var"
-    var.mkdir()
+    var.mkdir(mode=0o700)  # owner-only, as the CLI wants it: its one line is the refusal
     url = db_url_for(var)  # what the CLI below uses with KOFU_DATA_DIR=var
     upgrade_schema(url)
     lock, _ = acquire(url, "nightly 2026-11-25 on host-a, pid 4242")

@@ -42,7 +42,8 @@ def night(tmp_path_factory):
         from kofu.flows.nightly import nightly
         from kofu.models.db import unit_of_work, upgrade_schema
         from kofu.tasks.demo.generator import write_demo_data
-        from kofu.tasks.register.records import read_register, upsert_residents
+        from kofu.tasks.register.core import read_register
+        from kofu.tasks.register.records import upsert_residents
 
         settings = get_settings()
         register_csv, truth = write_demo_data(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from kofu.models import Application, AuditEvent, FailureItem, FailureStatus, Notice
 from kofu.models.db import unit_of_work
-from kofu.tasks.demo.generator import RegisterRow
+from kofu.tasks.demo.register import RegisterRow
 from tests.conftest import TEST_KEY
 from tests.helpers import (
     aid,

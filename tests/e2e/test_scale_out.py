@@ -48,7 +48,8 @@ def small_chunks(kofu_env, tmp_path, monkeypatch):
 
 def _demo_night(settings, applications: int = 60):
     from kofu.tasks.demo.generator import write_demo_data
-    from kofu.tasks.register.records import read_register, upsert_residents
+    from kofu.tasks.register.core import read_register
+    from kofu.tasks.register.records import upsert_residents
 
     register_csv, truth = write_demo_data(
         settings.data_dir / "demo",
@@ -147,7 +148,7 @@ def test_nightly_on_two_worker_processes(small_chunks, monkeypatch, runner):
 def received_batch(small_chunks):
     """A batch of 56 received applications with real photos: 7 chunks of 8."""
     from kofu.base.secret import load_secret_key
-    from kofu.tasks.intake.task import take_in_delivery
+    from kofu.tasks.intake.records import take_in_delivery
     from tests.helpers import application_line
 
     settings = small_chunks

@@ -63,7 +63,8 @@ def night(delivery, tmp_path, monkeypatch):
     with an embedded Prefect server of its own (its own PREFECT_HOME, no PREFECT_API_URL)."""
     from kofu.base.settings import get_settings
     from kofu.models.db import upgrade_schema
-    from kofu.tasks.register.records import read_register, upsert_residents
+    from kofu.tasks.register.core import read_register
+    from kofu.tasks.register.records import upsert_residents
 
     register_csv, truth, config = delivery
     data = tmp_path / "var"
@@ -185,7 +186,7 @@ def _assert_stopped(settings, process, others, prefect_home, signum, group, code
     time.sleep(1.5)  # the pool workers notice their parent is gone within a second
     assert not [pid for pid in others if _alive(pid)], "processes outlived kofu"
     assert _flow_run_states(prefect_home) == ["CANCELLED"]
-    from kofu.flows.lease import check_free
+    from kofu.models.run_lock import check_free
 
     check_free(settings.db_url)  # the lock is free: no RunInProgress
     # Nothing half-way: each application is in a state of the pipeline, none is dropped.
@@ -291,7 +292,7 @@ def test_a_full_disk_writing_notices_stops_with_one_line_and_the_rerun_finishes(
         f" free space, then `kofu rerun --batch-id {batch}`"
     ], run.stderr
     assert "Traceback" not in run.stderr, run.stderr
-    from kofu.flows.lease import check_free
+    from kofu.models.run_lock import check_free
 
     check_free(settings.db_url)
     with unit_of_work(settings.db_url) as session:
@@ -355,7 +356,7 @@ def test_a_full_database_disk_stops_with_one_line_and_the_suggested_command_fini
         lines[0],
     ), run.stderr
     assert "Traceback" not in run.stderr, run.stderr
-    from kofu.flows.lease import check_free
+    from kofu.models.run_lock import check_free
 
     check_free(settings.db_url)
     filler.unlink()  # space freed: what the line says to run finishes the night

@@ -20,7 +20,8 @@ def test_a_nightly_run_gives_every_notice_a_window_and_publishes_the_load(kofu_e
 
     from kofu.flows.nightly import nightly
     from kofu.tasks.demo.generator import write_demo_data
-    from kofu.tasks.register.records import read_register, upsert_residents
+    from kofu.tasks.register.core import read_register
+    from kofu.tasks.register.records import upsert_residents
 
     register_csv, truth = write_demo_data(
         kofu_env.data_dir / "demo",

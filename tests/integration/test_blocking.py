@@ -9,9 +9,11 @@ import pytest
 from kofu.base.mynumber import keyed_hash
 from kofu.models import ApplicationState as S
 from kofu.models.db import unit_of_work
+from kofu.tasks.matching.core import Applicant, decide_match, person_keys
+from kofu.tasks.matching.records import find_candidates
 from kofu.tasks.matching.scoring import ScoringRules
-from kofu.tasks.matching.task import Applicant, decide_match, find_candidates, person_keys
-from kofu.tasks.register.records import read_register, upsert_residents
+from kofu.tasks.register.core import read_register
+from kofu.tasks.register.records import upsert_residents
 from tests.helpers import ON_POSTGRES
 from tests.integration.test_register import ROW, write_csv
 
@@ -213,3 +215,14 @@ def _assert_postgres_plan_uses_indexes(db_url: str, statement: str, parameters) 
     conditions = " ".join(line for line in plan if "Index Cond" in line)
     for key in ("birth_date", "name_key", "kana_key", "address_key", "postal_code"):
         assert key in conditions, (key, text)
+
+
+def test_the_pure_decision_names_the_models_states_and_statuses():
+    """kofu.tasks.matching.core carries states and register statuses as string values: they
+    are ApplicationState's and ResidentStatus's, and every status but resident has a reason."""
+    from kofu.models import ResidentStatus
+    from kofu.tasks.matching import core
+
+    assert {core.MATCHED, core.NEEDS_REVIEW, core.NO_MATCH, core.INELIGIBLE} <= set(S)
+    assert {core.RESIDENT, *core.STATUS_REASONS} == set(ResidentStatus)
+    assert core.RESIDENT == ResidentStatus.RESIDENT

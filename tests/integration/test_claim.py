@@ -120,7 +120,7 @@ def test_two_photo_stage_workers_on_the_same_chunk_record_each_application_once(
     """The real photo stage, twice at once on one chunk: every application is decided once,
     whichever worker decides it. (On SQLite both may check a photo; the second finds it
     moved on and records nothing for it.)"""
-    from kofu.base.settings import PhotoRules
+    from kofu.base.photo_rules import PhotoRules
     from kofu.tasks.photos.records import check_photo_chunk
 
     small = jpeg_bytes(width=120, height=160)  # refused: too small

@@ -19,18 +19,18 @@ from PIL import Image
 from stdnum.jp import in_ as stdnum_in
 
 from kofu.base.mynumber import has_valid_check_digit
-from kofu.base.settings import PhotoRules
+from kofu.base.photo_rules import PhotoRules
 from kofu.tasks.demo import names as demo_names
 from kofu.tasks.demo.generator import (
     BAD_PHOTOS,
     KIND_SHARES,
-    REGISTER_COLUMNS,
     generate_delivery,
-    generate_register,
     kind_counts,
     write_demo_data,
 )
+from kofu.tasks.demo.register import generate_register
 from kofu.tasks.photos.core import check_photo
+from kofu.tasks.register.core import REGISTER_COLUMNS
 
 SUBMITTED_ON = date(2026, 11, 26)
 N_APPLICATIONS = 300

@@ -11,15 +11,16 @@ from sqlalchemy import func, select
 
 from kofu.models import Application, ApplicationState, RejectedLine
 from kofu.models.db import unit_of_work
-from kofu.tasks.intake.scrub import scrub_delivery, scrubbed_pieces
-from kofu.tasks.intake.task import (
+from kofu.tasks.intake.core import (
+    MAX_CHARS,
     MAX_LINE_BYTES,
     ParsedApplication,
     RejectedDeliveryLine,
     parse_line,
     read_delivery_lines,
-    take_in_delivery,
 )
+from kofu.tasks.intake.records import take_in_delivery
+from kofu.tasks.intake.scrub import scrub_delivery, scrubbed_pieces
 from tests.helpers import aid, application_line, jpeg_bytes, write_delivery
 
 TODAY = date(2026, 11, 26)
@@ -143,6 +144,13 @@ def test_fields_of_the_wrong_kind_make_the_application_invalid(tmp_path, overrid
     item = parse(tmp_path, encode(line))
     assert isinstance(item, ParsedApplication)
     assert not item.valid and item.reasons == [reason]
+
+
+def test_the_longest_texts_are_the_columns_lengths():
+    """The pure core cannot read the table: its limits are written out, and must be the
+    columns' lengths, or a long name fails the intake on PostgreSQL instead."""
+    columns = {name: Application.__table__.c[name].type.length for name in MAX_CHARS}
+    assert columns == MAX_CHARS
 
 
 def test_sex_as_a_number_is_fine(tmp_path):
@@ -278,7 +286,7 @@ def test_a_batch_id_longer_than_its_column_is_refused_before_anything_is_stored(
 
 
 def test_once_taken_in_the_delivery_keeps_no_individual_number(kofu_env, tmp_path):
-    from kofu.tasks.intake.task import take_in
+    from kofu.tasks.intake.records import take_in
 
     app_id = "12345678901234567890123"  # 23 digits: not a number to blank
     lines = [

@@ -21,7 +21,7 @@ def test_the_letter_gives_the_day_the_application_was_sent_in_japan(kofu_env):
     from kofu.models import Application, ApplicationState, Batch, RefusalLetter
     from kofu.models.db import unit_of_work
     from kofu.tasks.chunks.records import plan_chunks
-    from kofu.tasks.letters.task import write_letters_chunk
+    from kofu.tasks.letters.records import write_letters_chunk
 
     sent = datetime(2026, 11, 26, 7, 30, tzinfo=ZoneInfo("Asia/Tokyo"))  # as intake stores it
     with unit_of_work(kofu_env.db_url, write=True) as session:

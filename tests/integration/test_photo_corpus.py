@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kofu.base.settings import PhotoRules
+from kofu.base.photo_rules import PhotoRules
 from kofu.tasks.photos.core import PROBLEMS, PhotoVerdict, check_photo
 from tests.photo_corpus import SUBMITTED_AT, Variant, corpus, evaluate
 

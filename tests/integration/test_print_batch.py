@@ -2,7 +2,8 @@
 listed in their manifests, and optionally encrypted.
 
 The first half builds batch files from notice contents and PDFs directly; the second runs the
-real notice and letter stages on a SQLite file built by the migrations, then assembles."""
+real notice and letter stages on a SQLite file built by the migrations, then plans and writes
+the print files as the flow does (plan_print_files, print_file)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from kofu.base.errors import UserError
 from kofu.base.settings import SAMPLE_CONFIG, PrintSettings, get_settings
 from kofu.tasks.letters.pdf import RefusalContent, RefusalReason, write_refusal_letter
 from kofu.tasks.notices.pdf import CounterInfo, NoticeContent, write_notice_pdf
-from kofu.tasks.printing.batch import PrintItem, cover_for, plan_print_batches, write_print_batch
+from kofu.tasks.printing.core import PrintItem, cover_for, split_into_files
+from kofu.tasks.printing.pdf import write_print_file
 from tests.conftest import TEST_KEY  # here, not in a test: a late import reruns its env reset
 
 ISSUED = date(2026, 11, 26)
@@ -97,7 +99,7 @@ def mixed_items(tmp_path: Path, font_name: str) -> list[PrintItem]:
 
 
 def write_one(items: list[PrintItem], out: Path, font_name: str, **kw) -> Path:
-    (group,) = plan_print_batches(items, 1000)
+    (group,) = split_into_files(items, 1000)
     cover = cover_for(
         group,
         municipality="見本市",
@@ -107,7 +109,7 @@ def write_one(items: list[PrintItem], out: Path, font_name: str, **kw) -> Path:
         parts=1,
         printed_on=ISSUED,
     )
-    write_print_batch(group, cover, out, out.with_suffix(".csv"), font_name, **kw)
+    write_print_file(group, cover, out, out.with_suffix(".csv"), font_name, **kw)
     return out
 
 
@@ -136,7 +138,7 @@ def ink_outside_margin(pdf: pdfium.PdfDocument, index: int) -> int:
 def test_split_into_files_of_max_sheets_in_postal_order_across_files():
     postal = ["500-0001", "100-0001", "300-0001", "1000002", "200-0001", "400-0001", "150-0001"]
     items = [PrintItem(f"2026-{i:08d}", pc, Path(f"{i}.pdf")) for i, pc in enumerate(postal)]
-    files = plan_print_batches(items, max_sheets=3)
+    files = split_into_files(items, max_sheets=3)
     # The cover is a sheet too: two mail pieces per file of three sheets.
     assert [len(f) for f in files] == [2, 2, 2, 1]
     in_order = [item.postal_code for f in files for item in f]
@@ -149,7 +151,7 @@ def test_split_into_files_of_max_sheets_in_postal_order_across_files():
         "400-0001",
         "500-0001",
     ]
-    assert plan_print_batches(items, 3) == files  # same items, same files
+    assert split_into_files(items, 3) == files  # same items, same files
 
 
 def test_default_is_1000_sheets_a_file():
@@ -157,7 +159,7 @@ def test_default_is_1000_sheets_a_file():
     items = [
         PrintItem(f"2026-{i:08d}", f"{i % 900 + 100:03d}-0000", Path("x")) for i in range(2500)
     ]
-    assert [len(f) for f in plan_print_batches(items, PrintSettings().max_sheets)] == [
+    assert [len(f) for f in split_into_files(items, PrintSettings().max_sheets)] == [
         999,
         999,
         502,
@@ -167,9 +169,9 @@ def test_default_is_1000_sheets_a_file():
 def test_duplicate_and_empty_batches_are_refused(tmp_path: Path, font_name: str):
     item = PrintItem("2026-00000001", "100-0001", tmp_path / "x.pdf")
     with pytest.raises(ValueError, match="duplicate"):
-        plan_print_batches([item, item], 1000)
+        split_into_files([item, item], 1000)
     with pytest.raises(ValueError, match="at least one"):
-        write_print_batch([], None, tmp_path / "b.pdf", tmp_path / "b.csv", font_name)  # type: ignore[arg-type]
+        write_print_file([], None, tmp_path / "b.pdf", tmp_path / "b.csv", font_name)  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
 
 
@@ -352,9 +354,9 @@ def seed_night(settings) -> None:
     from kofu.models import Application, ApplicationState, Batch, Resident, ResidentStatus
     from kofu.models.db import unit_of_work
     from kofu.tasks.chunks.records import plan_chunks
-    from kofu.tasks.letters.task import write_letters_chunk
-    from kofu.tasks.notices.task import generate_notice_chunk
-    from kofu.tasks.visits.task import assign_batch_windows
+    from kofu.tasks.letters.records import write_letters_chunk
+    from kofu.tasks.notices.records import generate_notice_chunk
+    from kofu.tasks.visits.records import assign_batch_windows
 
     with unit_of_work(settings.db_url, write=True) as session:
         session.add(Batch(id=BATCH, inbox="/inbox", delivery_sha256="0" * 64))
@@ -415,6 +417,14 @@ def seed_night(settings) -> None:
         assert generate_notice_chunk(settings, chunk, ISSUED, NOW)["notice_generated"] == 5
 
 
+def print_night(settings) -> list:
+    """The flow's print step without Prefect (flows/stages.py ``_print_batch``): the batch's
+    print files planned, then each one written and recorded, one after the other."""
+    from kofu.tasks.printing.records import plan_print_files, print_file
+
+    return [print_file(settings, plan, ISSUED) for plan in plan_print_files(settings, BATCH)]
+
+
 def files_in(folder: Path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in sorted(folder.iterdir())}
 
@@ -422,11 +432,10 @@ def files_in(folder: Path) -> dict[str, int]:
 def test_night_is_split_sorted_recorded_and_not_printed_twice(kofu_env, tmp_path, monkeypatch):
     from kofu.models import Notice, PrintBatch, RefusalLetter
     from kofu.models.db import unit_of_work
-    from kofu.tasks.notices.task import assemble_print_batch
 
     settings = configure(tmp_path, monkeypatch, max_sheets=3)
     seed_night(settings)
-    results = assemble_print_batch(settings, BATCH, ISSUED)
+    results = print_night(settings)
 
     out_dir = settings.print_dir / BATCH
     assert [r.pdf_path.name for r in results] == [
@@ -457,14 +466,13 @@ def test_night_is_split_sorted_recorded_and_not_printed_twice(kofu_env, tmp_path
         assert None not in session.scalars(select(RefusalLetter.print_batch_id)).all()
 
     before = files_in(out_dir)
-    assert assemble_print_batch(settings, BATCH, ISSUED) == []
+    assert print_night(settings) == []
     assert files_in(out_dir) == before
 
 
 def test_a_crash_between_files_is_finished_by_the_rerun(kofu_env, tmp_path, monkeypatch):
     from kofu.models import PrintBatch
     from kofu.models.db import unit_of_work
-    from kofu.tasks.notices.task import assemble_print_batch
 
     settings = configure(tmp_path, monkeypatch, max_sheets=3)
     seed_night(settings)
@@ -472,12 +480,12 @@ def test_a_crash_between_files_is_finished_by_the_rerun(kofu_env, tmp_path, monk
     # A directory where the second file goes: writing it fails after the first is recorded.
     (out_dir / "print-batch-002.pdf").mkdir(parents=True)
     with pytest.raises(OSError):
-        assemble_print_batch(settings, BATCH, ISSUED)
+        print_night(settings)
     first = files_in(out_dir)
     assert "print-batch-001.pdf" in first and "print-batch-003.pdf" not in first
 
     (out_dir / "print-batch-002.pdf").rmdir()
-    results = assemble_print_batch(settings, BATCH, ISSUED)
+    results = print_night(settings)
     assert [r.pdf_path.name for r in results] == ["print-batch-002.pdf", "print-batch-003.pdf"]
     after = files_in(out_dir)
     assert after["print-batch-001.pdf"] == first["print-batch-001.pdf"]  # not rewritten
@@ -501,7 +509,7 @@ def test_files_written_side_by_side_when_one_fails_the_rerun_numbers_after_them(
     rewritten, and every piece is printed once."""
     from kofu.models import PrintBatch
     from kofu.models.db import unit_of_work
-    from kofu.tasks.notices.task import plan_print_files, print_file
+    from kofu.tasks.printing.records import plan_print_files, print_file
 
     settings = configure(tmp_path, monkeypatch, max_sheets=3)
     seed_night(settings)
@@ -539,7 +547,6 @@ def test_a_notice_whose_data_changed_is_merged_from_its_own_pdf(kofu_env, tmp_pa
     as made (its own PDF), not a redrawn one with the new address."""
     from kofu.models import Resident
     from kofu.models.db import unit_of_work
-    from kofu.tasks.notices.task import assemble_print_batch
 
     settings = configure(tmp_path, monkeypatch)
     seed_night(settings)
@@ -547,27 +554,26 @@ def test_a_notice_whose_data_changed_is_merged_from_its_own_pdf(kofu_env, tmp_pa
         moved = session.scalars(select(Resident).where(Resident.family_name == "濱田")).one()
         moved.address = "見本市北町9丁目9番9号"
         session.commit()
-    (result,) = assemble_print_batch(settings, BATCH, ISSUED)
+    (result,) = print_night(settings)
     assert (result.drawn, result.merged) == (4, 2)  # the moved resident's notice and the letter
     text = "".join(page_texts(PdfReader(result.pdf_path)))
     assert "見本市中央1丁目5番1号" in text and "北町" not in text
 
 
 def test_encryption_needs_a_password_before_anything_is_written(kofu_env, tmp_path, monkeypatch):
-    from kofu.tasks.notices.task import assemble_print_batch
 
     settings = configure(tmp_path, monkeypatch, encrypt=True)
     seed_night(settings)
     monkeypatch.delenv("KOFU_PRINT_PASSWORD", raising=False)
     with pytest.raises(UserError, match="KOFU_PRINT_PASSWORD is not set"):
-        assemble_print_batch(get_settings(), BATCH, ISSUED)
+        print_night(get_settings())
     monkeypatch.setenv("KOFU_PRINT_PASSWORD", "short")
     with pytest.raises(UserError, match="at least 12 characters"):
-        assemble_print_batch(get_settings(), BATCH, ISSUED)
+        print_night(get_settings())
     assert not settings.print_dir.exists()
 
     monkeypatch.setenv("KOFU_PRINT_PASSWORD", PASSWORD)
-    (result,) = assemble_print_batch(get_settings(), BATCH, ISSUED)
+    (result,) = print_night(get_settings())
     assert PdfReader(result.pdf_path).is_encrypted
     with pytest.raises(FileNotDecryptedError):
         PdfReader(result.pdf_path).pages[0].extract_text()

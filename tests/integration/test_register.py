@@ -6,12 +6,8 @@ from sqlalchemy import select
 from kofu.base.errors import UserError
 from kofu.models import Resident
 from kofu.models.db import unit_of_work
-from kofu.tasks.register.records import (
-    REGISTER_COLUMNS,
-    RegisterRowError,
-    read_register,
-    upsert_residents,
-)
+from kofu.tasks.register.core import REGISTER_COLUMNS, RegisterRowError, read_register
+from kofu.tasks.register.records import upsert_residents
 from tests.helpers import database_bytes, valid_number
 
 KEY = b"k" * 32
@@ -247,3 +243,17 @@ def test_a_database_error_quotes_no_personal_data(kofu_env, tmp_path):
         with pytest.raises(IntegrityError) as err:
             session.execute(insert(Resident.__table__), [row])
     assert "秘密" not in str(err.value), err.value
+
+
+def test_the_pure_readers_limits_are_the_tables():
+    """kofu.tasks.register.core writes out the residents table's column lengths and
+    statuses (a pure core names no model): they must be the table's."""
+    from kofu.models import ResidentStatus
+    from kofu.tasks.register.core import MAX_CHARS, STATUSES
+
+    assert {
+        c.name: c.type.length
+        for c in Resident.__table__.columns
+        if getattr(c.type, "length", None) is not None
+    } == MAX_CHARS
+    assert set(STATUSES) == set(ResidentStatus)

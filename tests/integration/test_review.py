@@ -7,7 +7,8 @@ import pytest
 from kofu.base.errors import UserError
 from kofu.models import Application, ApplicationState, AuditEvent, Batch, ReviewItem, Stage
 from kofu.models.db import unit_of_work
-from kofu.tasks.review.records import ReviewRefused, resolve_review
+from kofu.tasks.review.core import ReviewRefused
+from kofu.tasks.review.records import resolve_review
 from tests.helpers import aid
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -80,7 +81,8 @@ def test_only_applications_in_review_can_be_decided(kofu_env):
 
 
 def test_the_decision_event_says_who_decided_what_about_which_resident(kofu_env):
-    from kofu.tasks.register.records import read_register, upsert_residents
+    from kofu.tasks.register.core import read_register
+    from kofu.tasks.register.records import upsert_residents
     from tests.integration.test_register import ROW, write_csv
 
     with unit_of_work(kofu_env.db_url, write=True) as session:

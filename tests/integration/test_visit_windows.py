@@ -17,12 +17,8 @@ from kofu.base.errors import UserError
 from kofu.base.settings import Settings, load_municipality
 from kofu.models import Application, ApplicationState, Batch, Resident, ResidentStatus, VisitWindow
 from kofu.models.db import unit_of_work
-from kofu.tasks.visits.task import (
-    assign_visit_windows,
-    counter_load,
-    is_open,
-    notices_without_window,
-)
+from kofu.tasks.visits.core import is_open
+from kofu.tasks.visits.records import assign_visit_windows, counter_load, notices_without_window
 
 MAIN = "見本市役所 市民課"
 BRANCH = "見本市 北支所"
@@ -264,7 +260,7 @@ def test_with_several_general_counters_the_earliest_free_window_wins(kofu_env, t
 
 def test_the_notice_shows_the_window_or_asks_the_resident_to_phone(kofu_env, tmp_path):
     from kofu.tasks.chunks.records import plan_chunks
-    from kofu.tasks.notices.task import generate_notice_chunk
+    from kofu.tasks.notices.records import generate_notice_chunk
 
     config = write_config(tmp_path, counter_toml(bands="09:00-10:00/1"), pickup_days=8)
     settings = Settings(data_dir=kofu_env.data_dir, config=config)
@@ -292,7 +288,7 @@ def test_the_notice_shows_the_window_or_asks_the_resident_to_phone(kofu_env, tmp
 
 
 def notice_with_window(long_name: str, visit_counter: str, birth_date: date = date(2015, 6, 1)):
-    from kofu.tasks.notices.pdf import CounterInfo, NoticeContent, VisitWindow
+    from kofu.tasks.notices.pdf import CounterInfo, NoticeContent, VisitLine
 
     return NoticeContent(
         municipality="見本市",
@@ -309,7 +305,7 @@ def notice_with_window(long_name: str, visit_counter: str, birth_date: date = da
         counter=CounterInfo(long_name, "〒100-0001 見本市中央1丁目1番1号", "0120-000-000", "平日"),
         # Under 15 by default: the boxed rule for minors takes the most room.
         birth_date=birth_date,
-        visit=VisitWindow(visit_counter, date(2026, 12, 3), time(9), time(10)),
+        visit=VisitLine(visit_counter, date(2026, 12, 3), time(9), time(10)),
     )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kofu.base.settings import PhotoRules
+from kofu.base.photo_rules import PhotoRules
 from kofu.tasks.photos import landmarks as face_landmarks
 from kofu.tasks.photos.core import check_photo
 from kofu.tasks.photos.landmarks import MediaPipeLandmarker, ModelFileError, default_landmarker

@@ -28,7 +28,8 @@ from kofu.tasks.notices.envelope_window import (
     barcode_point_size,
     window_boxes,
 )
-from kofu.tasks.notices.pdf import LayoutError, render_notice
+from kofu.tasks.notices.page import LayoutError
+from kofu.tasks.notices.pdf import render_notice
 from tests.helpers import (
     A4_MM,
     compact_text,

@@ -1,5 +1,5 @@
 """The photo checks, one rule at a time. The labelled corpus and its catch rates are in
-tests/test_photo_corpus.py."""
+tests/integration/test_photo_corpus.py."""
 
 import io
 import json
@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageEnhance
 from pydantic import ValidationError
 
-from kofu.base.settings import PhotoRules
+from kofu.base.photo_rules import PhotoRules
 from kofu.tasks.demo.names import Framing, portrait
 from kofu.tasks.photos.core import PROBLEMS, check_photo
 from kofu.tasks.photos.detect import DETECTORS, Face

@@ -1,33 +1,22 @@
-"""Print batches: the night's notices and refusal letters as PDF files for the print shop.
-
-- Sorted by postal code across the whole night's output: Japan Post discounts bulk mail
-  that arrives sorted that way.
-- Split into files of at most ``max_sheets`` sheets, each opening with a cover sheet.
-- One bookmark per notice or letter, and a manifest CSV per file (number, file, page,
-  postal code) so staff can find a sheet in the printed stack. No other personal data.
-- Optionally encrypted with AES-256.
+"""Writing one print file: the cover, then its mail pieces in the order given, as one PDF,
+and its manifest CSV.
 
 Size: each notice's own PDF embeds its own subset of the Japanese font (~45 KB), so merging
 those PDFs gives ~54 KB a page. Instead the notices are drawn again, with the cover, on one
 reportlab canvas per file, which embeds one subset for the whole file: ~3.5 KB a page. The
 content drawn is rebuilt by the notice stage's own function and checked against the
-fingerprint of what the notice's PDF shows; anything that cannot be redrawn the same (the
-refusal letters, older notices) is merged from its own PDF instead.
+fingerprint of what the notice's PDF shows (tasks/printing/core.py); anything that cannot be
+redrawn the same (the refusal letters, older notices) is merged from its own PDF instead.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
-import hashlib
 import io
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
 from pypdf import PdfReader, PdfWriter
 from reportlab.lib.pagesizes import A4
@@ -35,29 +24,18 @@ from reportlab.pdfgen import canvas
 
 from kofu.base.atomic import write_atomic
 from kofu.base.settings import EnvelopeWindow
-from kofu.tasks.notices.pdf import DEFAULT_WINDOW, NoticeContent, draw_notice
+from kofu.tasks.notices.address_block import DEFAULT_WINDOW
+from kofu.tasks.notices.pdf import draw_notice
+from kofu.tasks.printing.core import COVER_SHEETS, PrintItem
 from kofu.tasks.printing.cover import Cover, draw_cover
 
 MANIFEST_COLUMNS = ("notice_number", "batch_file", "page", "postal_code")
-COVER_SHEETS = 1
 # AES-256 (PDF 2.0, revision 6). pypdf needs the `cryptography` package for it.
 ENCRYPTION = "AES-256"
 
 
 @dataclass(frozen=True)
-class PrintItem:
-    """One mail piece: a notice or a refusal letter, one A4 sheet."""
-
-    number: str  # notice or letter number: the bookmark and the manifest's key
-    postal_code: str
-    pdf_path: Path  # the item's own PDF
-    kind: Literal["notice", "letter"] = "notice"
-    # Set: drawn on the batch's canvas (shared font subset). None: merged from pdf_path.
-    content: NoticeContent | None = None
-
-
-@dataclass(frozen=True)
-class PrintBatchResult:
+class PrintFileResult:
     pdf_path: Path
     manifest_path: Path
     page_count: int  # sheets, the cover included
@@ -65,64 +43,7 @@ class PrintBatchResult:
     merged: int  # items merged from their own PDF
 
 
-def notice_fingerprint(content: NoticeContent, window: EnvelopeWindow) -> str:
-    """SHA-256 of everything a notice shows, and of where its address goes (the envelope
-    window). Stored with the notice when its PDF is written, so the print batch can tell
-    that the notice it draws again is the same one."""
-    shown = {"content": dataclasses.asdict(content), "window": window.model_dump()}
-    return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def postal_digits(postal_code: str) -> str:
-    # Digits only, so "100-0001", "1000001" and "〒100-0001" sort together.
-    return re.sub(r"\D", "", postal_code)
-
-
-def postal_sort_key(item: PrintItem) -> tuple[str, str]:
-    return postal_digits(item.postal_code), item.number
-
-
-def plan_print_batches(items: Sequence[PrintItem], max_sheets: int) -> list[list[PrintItem]]:
-    """The night's items in postal-code order, cut into files of at most ``max_sheets``
-    sheets (the cover sheet included). The same items always give the same files."""
-    if max_sheets <= COVER_SHEETS:
-        raise ValueError(f"max_sheets must leave room for the cover: {max_sheets}")
-    numbers = [item.number for item in items]
-    if len(set(numbers)) != len(numbers):
-        # Two rows for one notice would print and mail it twice.
-        raise ValueError("duplicate notice numbers in print batch")
-    ordered = sorted(items, key=postal_sort_key)
-    per_file = max_sheets - COVER_SHEETS
-    return [ordered[i : i + per_file] for i in range(0, len(ordered), per_file)]
-
-
-def cover_for(
-    items: Sequence[PrintItem],
-    *,
-    municipality: str,
-    batch_id: str,
-    file_name: str,
-    part: int,
-    parts: int,
-    printed_on: date,
-) -> Cover:
-    """The cover's counts for one file of ``items`` (already in postal-code order)."""
-    letters = sum(item.kind == "letter" for item in items)
-    return Cover(
-        municipality=municipality,
-        batch_id=batch_id,
-        file_name=file_name,
-        part=part,
-        parts=parts,
-        printed_on=printed_on,
-        notices=len(items) - letters,
-        letters=letters,
-        first_postal_code=items[0].postal_code,
-        last_postal_code=items[-1].postal_code,
-    )
-
-
-def write_print_batch(
+def write_print_file(
     items: Sequence[PrintItem],
     cover: Cover,
     out_pdf: Path,
@@ -130,8 +51,8 @@ def write_print_batch(
     font_name: str,
     password: str | None = None,
     window: EnvelopeWindow = DEFAULT_WINDOW,
-) -> PrintBatchResult:
-    """Write one batch file (cover, then ``items`` in the order given) and its manifest.
+) -> PrintFileResult:
+    """Write one print file (cover, then ``items`` in the order given) and its manifest.
     Notices with content are drawn for ``window``, the envelope their fingerprint names."""
     if not items:
         raise ValueError("a print batch needs at least one notice")
@@ -177,7 +98,7 @@ def write_print_batch(
     # PDF first, manifest second: a manifest never names a batch file that is not on disk.
     write_atomic(out_pdf, writer.write)
     write_atomic(manifest_csv, write_manifest)
-    return PrintBatchResult(
+    return PrintFileResult(
         pdf_path=out_pdf,
         manifest_path=manifest_csv,
         page_count=len(writer.pages),
