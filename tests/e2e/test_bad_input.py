@@ -149,7 +149,7 @@ CASES: list[Case] = [
     Case("good-without-number", "none: a resident, without an individual number",
          "notice_generated", (), lambda app: app(**person_fields("kawaguchi")), "good"),
     # DESIGN.md: names are strings "as typed"; only control characters break the contract
-    # (tasks/intake/task.py). So SQL metacharacters go through and are stored as they came.
+    # (tasks/intake/core.py). So SQL metacharacters go through and are stored as they came.
     Case("sql-metacharacters-in-name", f"family name {SQL_FAMILY}, given name {SQL_GIVEN}",
          "notice_generated", (), lambda app: app(**person_fields("sql")), "good"),
     # --- photos ---------------------------------------------------------------------------
