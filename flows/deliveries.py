@@ -10,7 +10,7 @@ from pathlib import Path
 from prefect import get_run_logger
 
 from kofu.base.settings import Settings
-from kofu.models.db import unit_of_work
+from kofu.tasks.chunks.retry import read_with_retry
 from kofu.tasks.intake.inbox import Delivery, scan_inbox
 from kofu.tasks.intake.records import taken_in
 from kofu.tasks.intake.task import intake_task
@@ -18,8 +18,8 @@ from kofu.tasks.intake.task import intake_task
 
 def inbox_deliveries(settings: Settings) -> list[Delivery]:
     """Every delivery folder of the inbox and what to do with it, logged."""
-    with unit_of_work(settings.db_url) as session:
-        deliveries = scan_inbox(settings.inbox_dir, taken_in(session))
+    known = read_with_retry(settings.db_url, taken_in)
+    deliveries = scan_inbox(settings.inbox_dir, known)
     _log_inbox(settings.inbox_dir, deliveries)
     return deliveries
 

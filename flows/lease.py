@@ -1,4 +1,4 @@
-"""A flow run's hold on the run lock (kofu/models/run_lock.py: one run at a time, by a lock
+"""A flow run's hold on the run lock (models/run_lock.py: one run at a time, by a lock
 that dies with its process), and what the run does first under it."""
 
 from __future__ import annotations

@@ -28,10 +28,10 @@ from kofu.flows.failures import take_failure_items
 from kofu.flows.lease import begin_run, run_lock
 from kofu.flows.runners import KofuTaskRunner
 from kofu.flows.stages import STAGE_STEPS, run_batch, stoppable
-from kofu.models.db import unit_of_work, upgrade_schema
+from kofu.models.db import upgrade_schema
 from kofu.models.key_check import check_key
 from kofu.tasks.chunks.records import batches_with_work
-from kofu.tasks.chunks.retry import with_db_retry
+from kofu.tasks.chunks.retry import read_with_retry
 from kofu.tasks.intake.inbox import Delivery
 from kofu.tasks.reports.records import batch_summary
 
@@ -152,11 +152,7 @@ def _earlier_batches(
 ) -> dict[str, dict]:
     """Earlier batches' due failures, and the work earlier runs left: their stages again."""
 
-    def with_work() -> set[str]:
-        with unit_of_work(settings.db_url) as session:
-            return batches_with_work(session)
-
-    earlier = sorted((due | with_db_retry(with_work)) - tonight)
+    earlier = sorted((due | read_with_retry(settings.db_url, batches_with_work)) - tonight)
     retried = {}
     for n, batch in enumerate(earlier, start=1):
         stops.check()
@@ -167,8 +163,7 @@ def _earlier_batches(
 
 def _empty_night(settings: Settings) -> dict:
     """Nothing taken in: no counts of tonight's own, the queues as they stand."""
-    with unit_of_work(settings.db_url) as session:
-        queues = batch_summary(session, None)
+    queues = read_with_retry(settings.db_url, lambda session: batch_summary(session, None))
     return {
         "batch_id": None,
         "applications": 0,

@@ -24,8 +24,9 @@ from kofu.flows.lease import begin_run, run_lock
 from kofu.flows.runners import KofuTaskRunner
 from kofu.flows.stages import STAGE_STEPS, run_batch, stoppable
 from kofu.models import Batch
-from kofu.models.db import unit_of_work, upgrade_schema
+from kofu.models.db import upgrade_schema
 from kofu.models.key_check import check_key
+from kofu.tasks.chunks.retry import read_with_retry
 
 
 @flow(
@@ -47,9 +48,9 @@ def _rerun(batch_id: str) -> dict | State:
         # A rerun hashes no number, so a worker without the key may run it; with a key, it
         # must be the database's (kofu/base/secret.py).
         check_key(settings.db_url, load_secret_key(settings))
-    with unit_of_work(settings.db_url) as session:
-        if session.get(Batch, batch_id) is None:
-            raise UserError(f"no batch {batch_id!r}: see `kofu status` for the batches")
+    known = read_with_retry(settings.db_url, lambda s: s.get(Batch, batch_id) is not None)
+    if not known:
+        raise UserError(f"no batch {batch_id!r}: see `kofu status` for the batches")
     now = datetime.now(UTC)
     today = now.astimezone(JST).date()
     with run_lock(settings.db_url, f"rerun {batch_id}") as lock:

@@ -14,7 +14,7 @@ read from the environment when the flow run starts (``KOFU_TASK_RUNNER``):
   ``KOFU_WORKERS`` processes (one per core by default) is started for the run.
 
 Only ids and settings cross to the runner: each chunk task reads its applications from the
-database by id bounds (tasks/chunks.py), so a remote worker needs the database URL and the
+database by id bounds (tasks/chunks/records.py), so a remote worker needs the database URL and the
 key (its own ``KOFU_*`` environment) and never receives personal data from the flow.
 """
 

@@ -22,11 +22,11 @@ from kofu.flows.failures import (
 )
 from kofu.flows.runners import in_flight
 from kofu.models import ApplicationState, Stage
-from kofu.models.db import disk_full_error, unit_of_work
+from kofu.models.db import disk_full_error
 from kofu.models.states import STAGE_INPUT
 from kofu.tasks.chunks.core import Chunk
 from kofu.tasks.chunks.records import plan_chunks
-from kofu.tasks.chunks.retry import with_db_retry
+from kofu.tasks.chunks.retry import read_with_retry, with_db_retry
 from kofu.tasks.letters.task import write_letters_task
 from kofu.tasks.matching.scoring import ScoringRules
 from kofu.tasks.matching.task import match_task
@@ -42,7 +42,7 @@ STAGE_STEPS = ("photos", "letters", "matching", "visit windows", "notices", "pri
 
 def stoppable(run: Callable[[], dict | State]) -> dict | State:
     """A flow's body, stopped at a chunk boundary by SIGTERM or Ctrl-C (kofu/base/stops.py): the
-    lock is released on the way out (kofu/models/run_lock.py ``held``), and the flow run ends
+    lock is released on the way out (models/run_lock.py ``held``), and the flow run ends
     Cancelled, its applications where the last recorded chunk left them."""
     with stops.catching():
         try:
@@ -115,14 +115,20 @@ def run_stages(
                 totals[stage.value] = {}  # no notice without its window: the rerun draws them
                 _tell(progress, stage.value)
                 continue
-        with unit_of_work(settings.db_url) as session:
-            chunks = plan_chunks(session, batch_id, _input(stage), size)
+        chunks = _plan(settings, batch_id, stage, size)
         totals[stage.value] = dict(_run_chunks(settings, stage, chunks, submit, now, progress))
         _tell(progress, stage.value)
     stops.check()
     totals["print"] = _print_batch(settings, batch_id, issued_on, now)
     _tell(progress, "print batch")
     return totals
+
+
+def _plan(settings: Settings, batch_id: str, stage: Stage, size: int) -> list[Chunk]:
+    """The stage's chunks of the batch: a read of the flow's own (retried, tasks/chunks/retry.py)."""
+    return read_with_retry(
+        settings.db_url, lambda session: plan_chunks(session, batch_id, _input(stage), size)
+    )
 
 
 def _input(stage: Stage) -> ApplicationState:
@@ -258,8 +264,7 @@ def _assign_visits(settings: Settings, batch_id: str, issued_on: date, now: date
         # Failed even after its retries: the batch's matched applications are queued at the
         # notice stage (they stay matched) and get their window and notice on the rerun.
         size = settings.municipality.chunk_size
-        with unit_of_work(settings.db_url) as session:
-            chunks = plan_chunks(session, batch_id, _input(Stage.NOTICES), size)
+        chunks = _plan(settings, batch_id, Stage.NOTICES, size)
         failed = sum(
             queue_chunk_failure(settings, Stage.VISITS, chunk, exc, now) for chunk in chunks
         )

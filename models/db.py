@@ -11,7 +11,7 @@ Two engines, one story: one writer at a time, readers never wait.
   writer lock makes that as safe as on SQLite without locking each invariant on its own.
   Write transactions are short by design (compute first, then record), so they queue for
   milliseconds. Which applications a chunk works on is claimed apart from this, with row
-  locks (``FOR NO KEY UPDATE SKIP LOCKED``, tasks/chunks.py ``claim_chunk``).
+  locks (``FOR NO KEY UPDATE SKIP LOCKED``, tasks/chunks/records.py ``claim_chunk``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kofu.base.errors import DiskFull, disk_full, is_disk_full
 
-# Alembic's scripts ship inside the package (kofu/models/migrations), beside the tables.
+# Alembic's scripts ship inside the package (models/migrations), beside the tables.
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # How long SQLite waits for another writer before raising "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -162,7 +162,7 @@ class _ResolveCommand(TyperCommand):
     from the photo stage itself, read only when the help is asked for."""
 
     def format_help(self, ctx, formatter):  # type: ignore[no-untyped-def]
-        from kofu.tasks.photos.core import PROBLEMS
+        from kofu.tasks.photos.problems import PROBLEMS
         from kofu.tasks.review.records import MATCH_REJECTIONS
 
         matching = "; ".join(f"{r} ({s.value})" for r, s in MATCH_REJECTIONS.items())

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from kofu.base.clock import JST
+from kofu.base.clock import local_time
 from kofu.base.mynumber import mask_individual_numbers
 from kofu.base.text import RESIDENT_CODE
 
@@ -80,11 +80,6 @@ class CodeTally:
     @property
     def listed(self) -> list[str] | None:
         return self.codes if self.rows <= LISTED_CODES_MAX else None
-
-
-def local_time(at: datetime) -> datetime:
-    """An event's time in Japan time. SQLite hands back UTC without its offset."""
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(JST)
 
 
 class _Event(Protocol):

@@ -31,10 +31,11 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import TypeVar
 
+from sqlalchemy.orm import Session
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from kofu.base.errors import NeedsPerson, Passing
-from kofu.models.db import is_transient
+from kofu.models.db import is_transient, unit_of_work
 
 T = TypeVar("T")
 
@@ -66,3 +67,13 @@ db_retry = retry(
 
 def with_db_retry(fn: Callable[[], T]) -> T:
     return db_retry(fn)()
+
+
+def read_with_retry(db_url: str, query: Callable[[Session], T]) -> T:
+    """One read of the flow's own, in its own session, retried whole on a transient error."""
+
+    def once() -> T:
+        with unit_of_work(db_url) as session:
+            return query(session)
+
+    return with_db_retry(once)

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from kofu.base.clock import japan_wall_clock
 from kofu.base.settings import Municipality
 from kofu.tasks.letters.pdf import RefusalContent, RefusalReason
-from kofu.tasks.photos.core import PROBLEMS
+from kofu.tasks.photos.problems import PROBLEMS
 
 # The letter is one page; six reasons fit with room to spare (measured on the layout).
 MAX_REASONS_ON_LETTER = 6

@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from kofu.base.clock import local_time
 from kofu.base.mynumber import mask_individual_numbers
 from kofu.base.settings import FailureRetry
 from kofu.models import (
@@ -283,8 +284,6 @@ class QueueEntry:
 
 
 def _jst(at: datetime | None) -> str | None:
-    from kofu.tasks.audit.core import local_time
-
     return local_time(at).isoformat() if at is not None else None
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kofu.base.clock import local_time
 from kofu.models import (
     Application,
     AuditEvent,
@@ -26,7 +27,7 @@ from kofu.models import (
     ReviewItem,
     VisitWindow,
 )
-from kofu.tasks.audit.core import event_as_dict, local_time
+from kofu.tasks.audit.core import event_as_dict
 from kofu.tasks.duplicates.records import submitted
 
 

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from kofu.base.errors import UserError
 from kofu.base.text import RESIDENT_CODE
-from kofu.tasks.photos.core import PROBLEMS
+from kofu.tasks.photos.problems import PROBLEMS
 
 
 class _Named(Protocol):

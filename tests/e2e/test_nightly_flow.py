@@ -167,7 +167,7 @@ def test_print_batch_holds_every_notice_and_letter_sorted_by_postal_code(night):
 
 
 def test_each_refused_photo_gets_a_letter_naming_its_reasons(night):
-    from kofu.tasks.photos.core import PROBLEMS
+    from kofu.tasks.photos.problems import PROBLEMS
 
     settings, first = night["settings"], night["first"]
     refused = [

@@ -7,7 +7,7 @@
   workers, each chunk once (read back from the run's logs in Prefect's API).
 - Every chunk submitted twice at once, to two Dask workers: between them the two copies
   process each chunk exactly once, whole, and the counts add up. On PostgreSQL the chunk
-  lock (tasks/chunks.py claim_chunk) makes the second copy skip a chunk the first holds;
+  lock (tasks/chunks/records.py claim_chunk) makes the second copy skip a chunk the first holds;
   on SQLite the one-writer lock and the state guard record it once.
 """
 

@@ -201,7 +201,7 @@ def test_show_puts_a_review_on_one_screen(desk):
 
 
 def test_review_resolve_help_lists_every_reason_reject_takes(desk):
-    from kofu.tasks.photos.core import PROBLEMS
+    from kofu.tasks.photos.problems import PROBLEMS
     from kofu.tasks.review.records import MATCH_REJECTIONS
 
     text = " ".join(

@@ -1,7 +1,7 @@
 """Two workers on the same chunk at once (what scaling out across processes will do) never
 take the same application: on PostgreSQL the first claim holds the whole chunk (an advisory
 lock) and the rows it takes, and a second worker is told the chunk is taken and gets nothing
-(tasks/chunks.py claim_chunk); on SQLite one writer at a time and the state guard record each
+(tasks/chunks/records.py claim_chunk); on SQLite one writer at a time and the state guard record each
 application once. Real databases, real threads, each with its own
 connection."""
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from kofu.base.photo_rules import PhotoRules
-from kofu.tasks.photos.core import PROBLEMS, PhotoVerdict, check_photo
+from kofu.tasks.photos.core import PhotoVerdict, check_photo
+from kofu.tasks.photos.problems import PROBLEMS
 from tests.photo_corpus import SUBMITTED_AT, Variant, corpus, evaluate
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "photos.md"

@@ -13,8 +13,9 @@ from pydantic import ValidationError
 
 from kofu.base.photo_rules import PhotoRules
 from kofu.tasks.demo.names import Framing, portrait
-from kofu.tasks.photos.core import PROBLEMS, check_photo
+from kofu.tasks.photos.core import check_photo
 from kofu.tasks.photos.detect import DETECTORS, Face
+from kofu.tasks.photos.problems import PROBLEMS
 from kofu.tasks.photos.report import QualityReport
 from tests.helpers import jpeg_bytes
 from tests.photo_corpus import SUBMITTED_AT, exif_bytes, jpeg
