@@ -20,7 +20,7 @@ from datetime import date
 
 import jaconv
 
-from bench.match_register import Name, SyntheticRegister, new_number
+from bench.match_register import Name, SyntheticRegister
 from bench.match_typing import (
     HOMOPHONE_OF,
     address_forms,
@@ -29,7 +29,7 @@ from bench.match_typing import (
     variant_of,
 )
 from kofu.tasks.demo import names as demo_names
-from kofu.tasks.demo.register import RegisterRow
+from kofu.tasks.demo.register import RegisterRow, new_number
 from kofu.tasks.matching.normalize import address_key, kana_key, name_key
 
 # kind -> share of the applications; "as-registered" takes what is left.
