@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-postgres sample lint format clean
+.PHONY: install demo test test-unit test-postgres sample lint format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -22,8 +22,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/kofu demo
 
+# Everything: tests/unit, tests/integration and tests/e2e (docs/testing.md).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The pure functions only, for the edit-test loop: no database, Prefect or subprocess.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
 
 # The same suite against a throwaway PostgreSQL server (scripts/with-postgres).
 test-postgres: $(STAMP)
@@ -31,11 +36,13 @@ test-postgres: $(STAMP)
 
 # The sample notice in the README: an invented resident, the sample settings, the real renderer.
 sample: $(STAMP)
-	$(BIN)/python -m kofu.sample_notice docs/sample-notice.png
+	$(BIN)/python -m kofu.cli.sample_notice docs/sample-notice.png
 
+# Style, formatting, and the layer contracts (pyproject.toml, [tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	scripts/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -20,7 +20,7 @@ from datetime import date
 
 import jaconv
 
-from bench.match_register import Name, SyntheticRegister, new_number
+from bench.match_register import Name, SyntheticRegister
 from bench.match_typing import (
     HOMOPHONE_OF,
     address_forms,
@@ -28,9 +28,9 @@ from bench.match_typing import (
     reading_typo,
     variant_of,
 )
-from kofu import demo_names
-from kofu.demo_data import RegisterRow
-from tasks.normalize import address_key, kana_key, name_key
+from kofu.tasks.demo import names as demo_names
+from kofu.tasks.demo.register import RegisterRow, new_number
+from kofu.tasks.matching.normalize import address_key, kana_key, name_key
 
 # kind -> share of the applications; "as-registered" takes what is left.
 KIND_SHARES = {

@@ -53,11 +53,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.match_corruptions import DESIGNED, KIND_SHARES, LabelledApplication  # noqa: E402
-from kofu.db import unit_of_work, upgrade_schema  # noqa: E402
-from kofu.mynumber import has_valid_check_digit, keyed_hash  # noqa: E402
-from models import ApplicationState  # noqa: E402
-from tasks.matching import Applicant, decide_widening, find_candidates, person_keys  # noqa: E402
-from tasks.scoring import ScoringRules  # noqa: E402
+from kofu.base.mynumber import has_valid_check_digit, keyed_hash  # noqa: E402
+from kofu.models import ApplicationState  # noqa: E402
+from kofu.models.db import unit_of_work, upgrade_schema  # noqa: E402
+from kofu.tasks.matching.core import Applicant, decide_widening, person_keys  # noqa: E402
+from kofu.tasks.matching.records import find_candidates  # noqa: E402
+from kofu.tasks.matching.scoring import ScoringRules  # noqa: E402
 
 CHUNK = 250  # applications per read session, as the nightly flow's chunks
 TARGETS = {"wrong_auto": 0, "recall_incl_review": 0.995, "automation": 0.97, "seconds": 60.0}
@@ -110,9 +111,10 @@ def _build(residents: int, applications: int, seed: int, workdir: Path, extra_in
     """Register, import, applications; writes build.json and the applications' pickle."""
     from bench.match_corruptions import derive_applications
     from bench.match_register import NamePools, build_register
-    from kofu.demo_data import write_register_csv
-    from tasks.normalize import address_key, kana_key, name_key
-    from tasks.register import read_register, upsert_residents
+    from kofu.tasks.demo.register import write_register_csv
+    from kofu.tasks.matching.normalize import address_key, kana_key, name_key
+    from kofu.tasks.register.core import read_register
+    from kofu.tasks.register.records import upsert_residents
 
     stats: dict = {}
     db = workdir / f"register-{residents}-{seed}.db"
@@ -232,7 +234,7 @@ def match_all(
                         kind=la.kind,
                         detail=la.detail,
                         truth=la.truth,
-                        state=decision.state.value,
+                        state=decision.state,
                         chosen=chosen,
                         truth_listed=la.truth is not None and la.truth in listed,
                         method=decision.method or decision.evidence.get("method"),

@@ -6,7 +6,7 @@ application to one register row, so both tasks are framed as linking:
 - FEBRL3: each of the 3,000 duplicates is an application, the 2,000 originals are the
   register (3,000 links: every duplicate to its original). Splink links the same two tables.
 
-kofu's side runs ``tasks.matching.decide_match`` twice: with the default ``ScoringRules``
+kofu's side runs ``kofu.tasks.matching.core.decide_match`` twice: with the default ``ScoringRules``
 (set for a Japanese register), and with weights estimated from each dataset without labels by
 Splink's own procedure (``estimate_rules``), as the issue allows ("estimated or set in
 configuration"). FEBRL fields are mapped onto ``PersonKeys``:
@@ -41,9 +41,10 @@ from datetime import date
 
 import jellyfish
 
-from models import ResidentStatus
-from tasks.matching import MAX_CANDIDATES, Applicant, Candidate, decide_widening
-from tasks.scoring import FieldWeights, Level, PersonKeys, ScoringRules, compare
+from kofu.models import ResidentStatus
+from kofu.tasks.matching.core import Applicant, Candidate, decide_widening
+from kofu.tasks.matching.records import MAX_CANDIDATES
+from kofu.tasks.matching.scoring import FieldWeights, Level, PersonKeys, ScoringRules, compare
 
 THRESHOLDS = (0.5, 0.99)
 
@@ -162,7 +163,7 @@ def run_kofu(linkage: _Linkage, rules: ScoringRules) -> dict:
         decision = decide_widening(applicant, linkage.candidates, rules)
         if decision.resident_id is not None:
             auto.add((rec_id, linkage.register[decision.resident_id].resident_code))
-        elif decision.state.value == "needs_review" and decision.evidence.get("candidates"):
+        elif decision.state == "needs_review" and decision.evidence.get("candidates"):
             review.add((rec_id, decision.evidence["candidates"][0]["resident_code"]))
     return {"auto": auto, "review": review, "seconds": time.perf_counter() - t}
 

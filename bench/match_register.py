@@ -4,7 +4,7 @@ Names come from two sources:
 - ``japanese-personal-name-dataset`` (PyPI, MIT; an ``eval`` extra, read offline from its
   wheel): 1,999 surnames with their estimated number of bearers (名字由来net) and readings, and
   9,463 given-name readings, each with every kanji spelling known for it;
-- ``kofu.demo_names``: the era-typed common given names (茂 for 1950, 陽翔 for 2015) and the
+- ``kofu.tasks.demo.names``: the era-typed common given names (茂 for 1950, 陽翔 for 2015) and the
   variant spellings (髙橋, 山﨑, 𠮷田) that the dataset lacks.
 
 Surnames are drawn by their number of bearers, so 佐藤 is the commonest and the long tail is
@@ -13,7 +13,7 @@ common ones; the other half are a dataset reading (popular subset 4 in 5, the fu
 5) written with one of its spellings, weighted towards spellings made of common name kanji
 (how many of the dataset's spellings use each character) and of JIS level-1 characters.
 
-Households, addresses (in the fictional 見本市) and birth years come from ``kofu.demo_names``.
+Households, addresses (in the fictional 見本市) and birth years come from ``kofu.tasks.demo.names``.
 About 2% of children are twins: same household, birth date and surname, and a similar given
 name (翔太/翔太郎, 美咲/美咲希, 大輝/大翔). Individual numbers carry a valid check digit, and 5%
 of residents have none. Statuses are mixed: about 4% moved out, 3% deceased (mostly the old),
@@ -33,14 +33,14 @@ from datetime import date, timedelta
 
 import jaconv
 
-from kofu import demo_names
-from kofu.demo_data import RegisterRow, new_resident
+from kofu.tasks.demo import names as demo_names
+from kofu.tasks.demo.register import RegisterRow, new_resident
 
 NO_NUMBER_SHARE = 0.05
 TWIN_SHARE = 0.02  # of children born into a family household
 DEMO_NAME_SHARE = 0.5  # of given names: the era-typed common ones
 FULL_LIST_SHARE = 0.2  # of dataset given names: from the full list, not the popular subset
-SURNAME_UNIT = 10_000  # kofu.demo_names weights are in units of 10,000 bearers
+SURNAME_UNIT = 10_000  # kofu.tasks.demo.names weights are in units of 10,000 bearers
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _katakana(hiragana: str) -> str:
 
 class NamePools:
     def __init__(self) -> None:
-        self.source = "kofu.demo_names"
+        self.source = "kofu.tasks.demo.names"
         surnames: dict[str, tuple[str, float]] = {
             s.kanji: (s.kana, s.weight * SURNAME_UNIT) for s in demo_names.SURNAMES
         }
@@ -84,7 +84,7 @@ class NamePools:
         except ImportError:  # the eval extra is not installed: the demo tables alone
             pass
         else:
-            self.source = "japanese-personal-name-dataset + kofu.demo_names"
+            self.source = "japanese-personal-name-dataset + kofu.tasks.demo.names"
             man, woman, last = load_dataset(include_last_names=True)
             man_pop, woman_pop = load_dataset(kind="opti")
             for kanji, entry in last.items():

@@ -17,7 +17,7 @@ from functools import cache
 
 import jaconv
 
-from tasks.normalize import kana_key, name_key
+from kofu.tasks.matching.normalize import kana_key, name_key
 
 # Variant kanji pairs from DOMAIN.md and the 戸籍 variants common in names; only the pairs
 # that ``name_key`` folds together are used (``variant_pairs``).

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.nightly_scale --applications 2000 --residents 20000
         [--seed 20261126] [--work DIR] [--json PATH] [--skip-plain] [--plain-workers 4]
 
-The data is the demo's (kofu/demo_data.py: its mix of defects, unknown applicants,
+The data is the demo's (tasks/demo/generator.py: its mix of defects, unknown applicants,
 ineligible residents and malformed lines), with the good photos replaced by a deterministic
 mix of realistic sizes: 480x640, 1536x2048 and 3024x4032 JPEGs (portrait, 3:4, as the
 photo rules expect), upscaled from the demo's portrait with sensor grain so that their files
@@ -13,9 +13,9 @@ Then, each in a fresh child process (so that each peak memory is its own), the r
 imported into a fresh database (its own process too: its time and peak memory are reported
 apart from the night's), and:
 
-- ``prefect``: the real ``flows.nightly.nightly`` flow in process, against its own data
+- ``prefect``: the real ``kofu.flows.nightly.nightly`` flow in process, against its own data
   directory and PREFECT_HOME (an embedded Prefect server, a subprocess), on the task runner
-  ``KOFU_TASK_RUNNER`` names (kofu/runners.py; default: a process pool, one per core). Time
+  ``KOFU_TASK_RUNNER`` names (flows/runners.py; default: a process pool, one per core). Time
   per stage is read back from the flow run's task runs (first start to last end of each
   stage's task runs); then how long the server took to show every task run final.
 - ``plain``: the same stage functions in the same order with the same chunks, without
@@ -195,10 +195,10 @@ def make_data(work: Path, seed: int, residents: int, applications: int, today: d
 
     from PIL import Image
 
-    from kofu.demo_data import write_demo_data
-    from kofu.demo_names import add_grain, portrait
-    from kofu.settings import PhotoRules
-    from tasks.photos import check_photo
+    from kofu.base.photo_rules import PhotoRules
+    from kofu.tasks.demo.generator import write_demo_data
+    from kofu.tasks.demo.names import add_grain, portrait
+    from kofu.tasks.photos.core import check_photo
 
     start = time.perf_counter()
     rng = random.Random(seed)
@@ -261,10 +261,11 @@ def copy_delivery(delivery: Path, to: Path) -> Path:
 
 
 def import_register(register_csv: Path) -> dict:
-    from kofu.db import unit_of_work, upgrade_schema
-    from kofu.secret import load_secret_key
-    from kofu.settings import get_settings
-    from tasks.register import read_register, upsert_residents
+    from kofu.base.secret import load_secret_key
+    from kofu.base.settings import get_settings
+    from kofu.models.db import unit_of_work, upgrade_schema
+    from kofu.tasks.register.core import read_register
+    from kofu.tasks.register.records import upsert_residents
 
     settings = get_settings()
     start = time.perf_counter()
@@ -289,7 +290,7 @@ def run_prefect(phase_dir: Path, delivery: Path, register_csv: Path) -> dict:
 
     from prefect.client.orchestration import get_client
 
-    from flows.nightly import nightly
+    from kofu.flows.nightly import nightly
 
     # The ephemeral Prefect server starts on the first API call (~10-20 s): timed apart.
     t0 = time.perf_counter()
@@ -403,18 +404,19 @@ def run_plain(phase_dir: Path, delivery: Path, register_csv: Path, workers: int)
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
     from functools import partial
 
-    from flows.nightly import JST
-    from kofu.db import unit_of_work, upgrade_schema
-    from kofu.settings import get_settings
-    from models import ApplicationState as S
-    from tasks.chunks import plan_chunks
-    from tasks.intake import take_in
-    from tasks.letters import write_letters_chunk
-    from tasks.matching import match_chunk
-    from tasks.notices import generate_notice_chunk, plan_print_files, print_file
-    from tasks.photos import check_photo_chunk
-    from tasks.scoring import ScoringRules
-    from tasks.visit_windows import assign_batch_windows
+    from kofu.base.settings import get_settings
+    from kofu.flows.nightly import JST
+    from kofu.models import ApplicationState as S
+    from kofu.models.db import unit_of_work, upgrade_schema
+    from kofu.tasks.chunks.records import plan_chunks
+    from kofu.tasks.intake.records import take_in
+    from kofu.tasks.letters.records import write_letters_chunk
+    from kofu.tasks.matching.records import match_chunk
+    from kofu.tasks.matching.scoring import ScoringRules
+    from kofu.tasks.notices.records import generate_notice_chunk
+    from kofu.tasks.photos.records import check_photo_chunk
+    from kofu.tasks.printing.records import plan_print_files, print_file
+    from kofu.tasks.visits.records import assign_batch_windows
 
     settings = get_settings()
     now = datetime.now(UTC)
@@ -435,7 +437,7 @@ def run_plain(phase_dir: Path, delivery: Path, register_csv: Path, workers: int)
         ("matching", S.PHOTO_OK, partial(match_chunk, settings.db_url, now=now, rules=rules)),
         ("notices", S.MATCHED, partial(generate_notice_chunk, settings, issued_on=today, now=now)),
     ]
-    # The same parallelism as the flow's task runner (kofu/runners.py): spawned processes,
+    # The same parallelism as the flow's task runner (flows/runners.py): spawned processes,
     # one per core, or threads.
     if os.environ.get("KOFU_TASK_RUNNER", "processes") == "processes":
         workers = int(os.environ.get("KOFU_WORKERS") or os.cpu_count() or 1)
@@ -486,7 +488,7 @@ def run_plain(phase_dir: Path, delivery: Path, register_csv: Path, workers: int)
     sampler.stop.set()
     from sqlalchemy import func, select
 
-    from models import Application
+    from kofu.models import Application
 
     with unit_of_work(settings.db_url) as session:
         states = dict(
@@ -625,14 +627,14 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     os.environ.pop("KOFU_CONFIG", None)
     if args.chunk_size:
-        from kofu.settings import SAMPLE_CONFIG
+        from kofu.base.settings import SAMPLE_CONFIG
 
         config = args.work / "municipality.toml"
         text = SAMPLE_CONFIG.read_text(encoding="utf-8")
         config.write_text(re.sub(r"chunk_size = \d+", f"chunk_size = {args.chunk_size}", text))
         os.environ["KOFU_CONFIG"] = str(config)
     _env(args.work / "gen", None)
-    from flows.nightly import japan_today  # noqa: F401  (imports Prefect: env set above)
+    from kofu.flows.nightly import japan_today  # noqa: F401  (imports Prefect: env set above)
 
     print(f"work dir: {args.work}", file=sys.stderr)
     data = make_data(args.work, args.seed, args.residents, args.applications, japan_today())

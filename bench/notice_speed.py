@@ -4,12 +4,12 @@
                                            [--pure-python]
 
 One process, one thread (one core). The notices go to synthetic residents from
-kofu/demo_data.py (varied names, variant kanji, addresses, ages), each with a visit window,
+tasks/demo/generator.py (varied names, variant kanji, addresses, ages), each with a visit window,
 under the sample settings. It measures:
 
 - notices rendered per second: ``render_notice``, one PDF with its own font subset, as the
   notice stage makes them; and the same plus the atomic write to disk (with fsync);
-- a print batch of 1,000 pages (cover + 999 mail pieces) assembled by ``write_print_batch``:
+- a print batch of 1,000 pages (cover + 999 mail pieces) assembled by ``write_print_file``:
   seconds, and bytes per page on disk. Once with notices only, once with a share of refusal
   letters (``--letters``), which are merged from their own PDFs;
 - for comparison, the first design: merging every notice's own PDF with pypdf.
@@ -43,19 +43,15 @@ if "--pure-python" in sys.argv:
 
 from pypdf import PdfReader, PdfWriter  # noqa: E402
 
-from kofu.demo_data import generate_register  # noqa: E402
-from kofu.fonts import register_notice_font  # noqa: E402
-from kofu.settings import SAMPLE_CONFIG, load_municipality  # noqa: E402
-from models import VisitWindow  # noqa: E402
-from tasks.notice_pdf import NoticeContent, render_notice, write_notice_pdf  # noqa: E402
-from tasks.notices import notice_content  # noqa: E402
-from tasks.print_batch import (  # noqa: E402
-    PrintItem,
-    cover_for,
-    plan_print_batches,
-    write_print_batch,
-)
-from tasks.refusal_letter import RefusalContent, RefusalReason, write_refusal_letter  # noqa: E402
+from kofu.base.fonts import register_notice_font  # noqa: E402
+from kofu.base.settings import SAMPLE_CONFIG, load_municipality  # noqa: E402
+from kofu.models import VisitWindow  # noqa: E402
+from kofu.tasks.demo.register import generate_register  # noqa: E402
+from kofu.tasks.letters.pdf import RefusalContent, RefusalReason, write_refusal_letter  # noqa: E402
+from kofu.tasks.notices.core import notice_content  # noqa: E402
+from kofu.tasks.notices.pdf import NoticeContent, render_notice, write_notice_pdf  # noqa: E402
+from kofu.tasks.printing.core import PrintItem, cover_for, split_into_files  # noqa: E402
+from kofu.tasks.printing.pdf import write_print_file  # noqa: E402
 
 ISSUED = date(2026, 11, 26)
 BATCH_PAGES = 1000  # the issue's "per 1,000 pages", cover included
@@ -133,7 +129,7 @@ def measure_rendering(contents: list[NoticeContent], font: str, rounds: int, out
 
 
 def measure_batch(items: list[PrintItem], font: str, rounds: int, out: Path) -> dict:
-    (group,) = plan_print_batches(items, BATCH_PAGES)
+    (group,) = split_into_files(items, BATCH_PAGES)
     cover = cover_for(
         group,
         municipality="見本市",
@@ -146,7 +142,7 @@ def measure_batch(items: list[PrintItem], font: str, rounds: int, out: Path) -> 
     pdf, manifest = out / "print-batch-001.pdf", out / "print-batch-001.csv"
     cpu, wall = [], []
     for _ in range(rounds):
-        c, w, result = timed(lambda: write_print_batch(group, cover, pdf, manifest, font))
+        c, w, result = timed(lambda: write_print_file(group, cover, pdf, manifest, font))
         cpu.append(c)
         wall.append(w)
     return {

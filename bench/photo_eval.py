@@ -29,10 +29,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kofu.settings import PhotoRules  # noqa: E402
-from tasks.face_landmarks import default_landmarker  # noqa: E402
-from tasks.face_measures import head_of  # noqa: E402
-from tasks.photos import check_photo  # noqa: E402
+from kofu.base.photo_rules import PhotoRules  # noqa: E402
+from kofu.tasks.photos.core import check_photo  # noqa: E402
+from kofu.tasks.photos.landmarks import default_landmarker  # noqa: E402
+from kofu.tasks.photos.measures import head_of  # noqa: E402
 from tests import photo_defects as d  # noqa: E402
 from tests.photo_corpus import REPO_PHOTOS, SEED, SUBMITTED_AT, Variant, corpus, evaluate, jpeg  # noqa: E402
 

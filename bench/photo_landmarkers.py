@@ -5,7 +5,7 @@ Candidates (each skipped with one line when its package or model is missing):
   mediapipe   MediaPipe Tasks FaceLandmarker (478 points, 52 blendshapes, pose matrix)
   dlib-hog    dlib 68-point shape predictor on dlib's HOG frontal-face box
   dlib-haar   the same shape predictor on an OpenCV Haar-cascade box (the kind of box
-              tasks/face_detect.py gives), mapped to the HOG box convention by
+              tasks/photos/detect.py gives), mapped to the HOG box convention by
               fixed constants (see HAAR_TO_HOG)
 
 Measured on the photos decoded at about 480 and 640 px on the longest side (PIL draft + resize):
@@ -46,7 +46,7 @@ except ImportError as _exc:  # the benchmark itself cannot run without these two
     sys.exit(f"photo_landmarkers: numpy and Pillow are required ({_exc})")
 
 DEFAULT_MP_MODEL = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "tasks", "face_landmarker.task"
+    os.path.dirname(os.path.abspath(__file__)), "..", "tasks", "photos", "face_landmarker.task"
 )
 MP_MODEL_SHA256_PREFIX = "64184e22"
 YALE_OPEN_KINDS = ("normal", "noglasses", "glasses", "happy")
@@ -289,7 +289,7 @@ class DlibCandidate:
         pass
 
     def _haar_boxes(self, grey: np.ndarray) -> list:
-        """As tasks/face_detect.py's first pass: shrunk by a whole factor to at
+        """As tasks/photos/detect.py's first pass: shrunk by a whole factor to at
         most 320 px, faces of at least 18 % of the shorter side, each refined in 6 % steps."""
         cv2 = self._cv2
         step = math.ceil(max(grey.shape) / 320)

@@ -37,9 +37,9 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kofu.demo_names import Framing, portrait  # noqa: E402
-from kofu.settings import PhotoRules  # noqa: E402
-from tasks.photos import check_photo  # noqa: E402
+from kofu.base.photo_rules import PhotoRules  # noqa: E402
+from kofu.tasks.demo.names import Framing, portrait  # noqa: E402
+from kofu.tasks.photos.core import check_photo  # noqa: E402
 from tests.photo_corpus import jpeg  # noqa: E402
 
 # (name, size, JPEG quality, grain): quality and grain chosen to give the target file sizes.
@@ -112,8 +112,8 @@ def breakdown(data: bytes, rules: PhotoRules, runs: int = 40) -> dict:
     import numpy as np
     from PIL import Image
 
-    from tasks import photos
-    from tasks.face_landmarks import default_landmarker
+    from kofu.tasks.photos import core as photos
+    from kofu.tasks.photos.landmarks import default_landmarker
 
     landmarker = default_landmarker()
     decode, marks, whole = [], [], []
@@ -175,7 +175,8 @@ def compare_detectors() -> dict:
     from PIL import Image
     from skimage.data import lfw_subset
 
-    from tasks import face_detect, photos
+    from kofu.tasks.photos import core as photos
+    from kofu.tasks.photos import detect as face_detect
     from tests.photo_corpus import corpus
 
     pictures = []

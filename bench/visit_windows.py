@@ -24,9 +24,8 @@ from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kofu.db import unit_of_work, upgrade_schema  # noqa: E402
-from kofu.settings import SAMPLE_CONFIG, Municipality, load_municipality  # noqa: E402
-from models import (  # noqa: E402
+from kofu.base.settings import SAMPLE_CONFIG, Municipality, load_municipality  # noqa: E402
+from kofu.models import (  # noqa: E402
     Application,
     ApplicationState,
     Batch,
@@ -34,7 +33,8 @@ from models import (  # noqa: E402
     ResidentStatus,
     VisitWindow,
 )
-from tasks.visit_windows import assign_visit_windows  # noqa: E402
+from kofu.models.db import unit_of_work, upgrade_schema  # noqa: E402
+from kofu.tasks.visits.records import assign_visit_windows  # noqa: E402
 
 DESKS_SCALE = 20 / 3  # the sample's bands are sized for 3 desks
 

@@ -10,11 +10,12 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
-from flows.nightly import japan_today, nightly
-from kofu.console import MATCH_KINDS, match_kind_counts
-from kofu.demo import DEMO_APPLICATIONS, DEMO_RESIDENTS, check_demo, demo_data, ensure_demo_key
-from kofu.errors import UserError
-from kofu.settings import get_settings
+from kofu.base.errors import UserError
+from kofu.base.settings import get_settings
+from kofu.flows.nightly import japan_today, nightly
+from kofu.tasks.demo.core import DEMO_APPLICATIONS, DEMO_RESIDENTS, ensure_demo_key
+from kofu.tasks.demo.records import check_demo, demo_data
+from kofu.tasks.reports.core import MATCH_KINDS, match_kind_counts
 
 # The generator's households and mixes of cases need a few residents per application.
 MAX_RESIDENTS = 200_000

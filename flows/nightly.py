@@ -1,11 +1,11 @@
 """The nightly issuance run: intake -> photos -> matching -> notices -> print batch.
 
 Without ``inbox`` (the scheduled run), it takes in every delivery folder of the inbox that
-is ready and not yet taken in, oldest first, each as its own batch (tasks/inbox.py); a night
+is ready and not yet taken in, oldest first, each as its own batch (tasks/intake/inbox.py); a night
 with none is a normal night. With ``inbox``, that one folder, ready or not. Then it carries
 on the earlier batches: their failure-queue items that are due again, and work an earlier
 run left (a killed run, a person's review decisions since). A run that leaves work behind
-ends "Completed with failures" (flows/summary.py)."""
+ends "Completed with failures" (flows/artifacts.py)."""
 
 from __future__ import annotations
 
@@ -16,27 +16,24 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import State
 
-from flows.lease import begin_run, current_flow_run_id, held, holder_name
-from flows.stages import (
-    STAGE_STEPS,
-    run_stages,
-    settle_failure_items,
-    stoppable,
-    take_failure_items,
-)
-from flows.summary import Progress, final_state, left_behind, publish_night
-from kofu import stops
-from kofu.db import unit_of_work, upgrade_schema
-from kofu.errors import UserError
-from kofu.paths import check_batch_id
-from kofu.runners import KofuTaskRunner
-from kofu.secret import check_key, load_secret_key
-from kofu.settings import Settings, get_settings
-from models.types import JST
-from tasks.chunks import batches_with_work, with_db_retry
-from tasks.inbox import Delivery, scan_inbox, taken_in
-from tasks.intake import intake_task
-from tasks.reports import batch_summary
+from kofu.base import stops
+from kofu.base.clock import JST
+from kofu.base.errors import UserError
+from kofu.base.paths import check_batch_id
+from kofu.base.secret import load_secret_key
+from kofu.base.settings import Settings, get_settings
+from kofu.flows.artifacts import Progress, final_state, left_behind, publish_night
+from kofu.flows.deliveries import delivery_row, inbox_deliveries, run_intake
+from kofu.flows.failures import take_failure_items
+from kofu.flows.lease import begin_run, run_lock
+from kofu.flows.runners import KofuTaskRunner
+from kofu.flows.stages import STAGE_STEPS, run_batch, stoppable
+from kofu.models.db import upgrade_schema
+from kofu.models.key_check import check_key
+from kofu.tasks.chunks.records import batches_with_work
+from kofu.tasks.chunks.retry import read_with_retry
+from kofu.tasks.intake.inbox import Delivery
+from kofu.tasks.reports.records import batch_summary
 
 __all__ = ["JST", "japan_today", "nightly"]
 
@@ -61,65 +58,78 @@ def _run_name() -> str:
     task_runner=KofuTaskRunner(),
 )
 def nightly(inbox: str | None = None, batch_id: str | None = None) -> dict | State:
-    # SIGTERM or Ctrl-C stops the run at the next chunk boundary (kofu/stops.py).
+    # SIGTERM or Ctrl-C stops the run at the next chunk boundary (kofu/base/stops.py).
     return stoppable(lambda: _night(inbox, batch_id))
 
 
 def _night(inbox: str | None, batch_id: str | None) -> dict | State:
     settings = get_settings()
+    _check_parameters(inbox, batch_id)
+    now = datetime.now(UTC)
+    today = now.astimezone(JST).date()
+    upgrade_schema(settings.db_url)
+    check_key(settings.db_url, load_secret_key(settings))
+    with run_lock(settings.db_url, flow_run.name or "nightly") as lock:
+        begin_run(lock, settings)
+        # Failure-queue items due for another attempt (tasks/queues/records.py), any batch's.
+        due = take_failure_items(settings, now)
+        deliveries = [Delivery(Path(inbox), "ready")] if inbox else inbox_deliveries(settings)
+        ready = [d for d in deliveries if d.status == "ready"]
+        steps = [f"{d.batch_id} {step}" for d in ready for step in ("intake", *STAGE_STEPS)]
+        progress = Progress(flow_run.name or "nightly", [*steps, "earlier batches"])
+        done, refused = _tonight(settings, ready, inbox, batch_id, today, now, progress)
+        not_taken = [d for d in deliveries if d.status == "refused"] + refused
+        retried = _earlier_batches(settings, due, {b for b, _ in done}, today, now, progress)
+        if retried and done:
+            done[-1][1]["retried"] = retried
+        rows = None if inbox else [delivery_row(d, not_taken) for d in deliveries]
+        summaries = publish_night(settings, done, today, progress, rows, settings.inbox_dir)
+        result = dict(summaries[-1]) if summaries else _empty_night(settings)
+        result.update(batches=summaries, deliveries=rows or [], retried=retried)
+        return final_state(result, left_behind(settings), len(not_taken))
+
+
+def _check_parameters(inbox: str | None, batch_id: str | None) -> None:
     if batch_id and not inbox:
         raise UserError("batch_id names the batch of one inbox folder: give inbox too")
     # The parameters may come from a Prefect UI "Custom run": the batch id names folders.
     if inbox:
         check_batch_id(batch_id or Path(inbox).name, "batch_id" if batch_id else "inbox's name")
-    now = datetime.now(UTC)
-    today = now.astimezone(JST).date()
-    upgrade_schema(settings.db_url)
-    check_key(settings.db_url, load_secret_key(settings))
-    holder = holder_name(flow_run.name or "nightly")
-    with held(settings.db_url, holder, current_flow_run_id()) as lock:
-        begin_run(lock, settings)
-        # Failure-queue items due for another attempt (tasks/queues.py), any batch's.
-        due = take_failure_items(settings, now)
-        if inbox:
-            deliveries = [Delivery(Path(inbox), "ready")]
-        else:
-            with unit_of_work(settings.db_url) as session:
-                deliveries = scan_inbox(settings.inbox_dir, taken_in(session))
-            _log_inbox(settings.inbox_dir, deliveries)
-        ready = [d for d in deliveries if d.status == "ready"]
-        steps = [f"{d.batch_id} {step}" for d in ready for step in ("intake", *STAGE_STEPS)]
-        progress = Progress(flow_run.name or "nightly", [*steps, "earlier batches"])
-        done: list[tuple[str, dict]] = []
-        not_taken = [d for d in deliveries if d.status == "refused"]
-        for delivery in ready:
-            stops.check()
-            name = batch_id if inbox and batch_id else delivery.batch_id
-            try:
-                intake = _take_in(settings, delivery.folder, name, today)
-            except (UserError, OSError) as exc:
-                if inbox:
-                    raise  # the one folder asked for: say why, with one line
-                get_run_logger().error(
-                    "delivery %s not taken in (%s): it is tried again next night",
-                    delivery.folder.name,
-                    type(exc).__name__,
-                )
-                not_taken.append(Delivery(delivery.folder, "refused", "intake-failed"))
-                continue
-            progress.step(f"{name} intake")
-            stops.check()
-            counts = run_stages(settings, name, today, now, _Steps(progress, name))
-            counts["failures"] = settle_failure_items(settings, name, now)
-            done.append((name, {"intake": intake, **counts}))
-        retried = _earlier_batches(settings, due, {b for b, _ in done}, today, now, progress)
-        if retried and done:
-            done[-1][1]["retried"] = retried
-        rows = None if inbox else [_row(d, not_taken) for d in deliveries]
-        summaries = publish_night(settings, done, today, progress, rows, settings.inbox_dir)
-        result = dict(summaries[-1]) if summaries else _empty_night(settings)
-        result.update(batches=summaries, deliveries=rows or [], retried=retried)
-        return final_state(result, left_behind(settings), len(not_taken))
+
+
+def _tonight(
+    settings: Settings,
+    ready: list[Delivery],
+    inbox: str | None,
+    batch_id: str | None,
+    today: date,
+    now: datetime,
+    progress: Progress,
+) -> tuple[list[tuple[str, dict]], list[Delivery]]:
+    """Each ready delivery taken in and through the stages: (batch id, counts) of each, and
+    the deliveries that could not be taken in (tried again next night)."""
+    done: list[tuple[str, dict]] = []
+    refused: list[Delivery] = []
+    for delivery in ready:
+        stops.check()
+        name = batch_id if inbox and batch_id else delivery.batch_id
+        try:
+            intake = run_intake(settings, delivery.folder, name, today)
+        except (UserError, OSError) as exc:
+            if inbox:
+                raise  # the one folder asked for: say why, with one line
+            get_run_logger().error(
+                "delivery %s not taken in (%s): it is tried again next night",
+                delivery.folder.name,
+                type(exc).__name__,
+            )
+            refused.append(Delivery(delivery.folder, "refused", "intake-failed"))
+            continue
+        progress.step(f"{name} intake")
+        stops.check()
+        counts = run_batch(settings, name, today, now, _Steps(progress, name))
+        done.append((name, {"intake": intake, **counts}))
+    return done, refused
 
 
 class _Steps:
@@ -132,27 +142,6 @@ class _Steps:
         self.progress.step(f"{self.batch_id} {step}", done, total)
 
 
-def _take_in(settings: Settings, folder: Path, batch_id: str, today: date) -> dict:
-    intake = intake_task(settings, folder, batch_id, today)
-    logger = get_run_logger()
-    logger.info(
-        "intake %s: %d received, %d invalid, %d rejected lines, %d already taken in",
-        batch_id,
-        intake["received"],
-        intake["invalid"],
-        intake["rejected_lines"],
-        intake["already_known"],
-    )
-    if intake["numbers_scrubbed"] is None:
-        logger.warning(
-            "intake %s: could not blank the individual numbers in %s (read-only?); delete"
-            " the delivery once the run is checked",
-            batch_id,
-            folder / "applications.jsonl",
-        )
-    return intake
-
-
 def _earlier_batches(
     settings: Settings,
     due: set[str],
@@ -163,49 +152,18 @@ def _earlier_batches(
 ) -> dict[str, dict]:
     """Earlier batches' due failures, and the work earlier runs left: their stages again."""
 
-    def with_work() -> set[str]:
-        with unit_of_work(settings.db_url) as session:
-            return batches_with_work(session)
-
-    earlier = sorted((due | with_db_retry(with_work)) - tonight)
+    earlier = sorted((due | read_with_retry(settings.db_url, batches_with_work)) - tonight)
     retried = {}
     for n, batch in enumerate(earlier, start=1):
         stops.check()
-        retried[batch] = run_stages(settings, batch, today, now)
-        retried[batch]["failures"] = settle_failure_items(settings, batch, now)
+        retried[batch] = run_batch(settings, batch, today, now)
         progress.step("earlier batches", n, len(earlier))
     return retried
 
 
-def _log_inbox(inbox: Path, deliveries: list[Delivery]) -> None:
-    logger = get_run_logger()
-    if not inbox.is_dir():
-        logger.warning("inbox %s does not exist: no delivery to take in", inbox)
-        return
-    ready = [d.folder.name for d in deliveries if d.status == "ready"]
-    waiting = [d.folder.name for d in deliveries if d.status == "waiting"]
-    logger.info(
-        "inbox %s: %d delivery folder(s) to take in%s",
-        inbox,
-        len(ready),
-        f" ({', '.join(ready)})" if ready else "; a night with no delivery",
-    )
-    if waiting:
-        logger.info("waiting for their READY file: %s", ", ".join(waiting))
-    for d in deliveries:
-        if d.status == "refused":
-            logger.error("delivery %s not taken in: %s", d.folder.name, d.code)
-
-
-def _row(delivery: Delivery, not_taken: list[Delivery]) -> dict:
-    failed = next((d for d in not_taken if d.folder == delivery.folder), None)
-    return (failed or delivery).row()
-
-
 def _empty_night(settings: Settings) -> dict:
     """Nothing taken in: no counts of tonight's own, the queues as they stand."""
-    with unit_of_work(settings.db_url) as session:
-        queues = batch_summary(session, None)
+    queues = read_with_retry(settings.db_url, lambda session: batch_summary(session, None))
     return {
         "batch_id": None,
         "applications": 0,

@@ -13,24 +13,20 @@ from datetime import UTC, datetime
 from prefect import flow
 from prefect.states import State
 
-from flows.lease import begin_run, current_flow_run_id, held, holder_name
-from flows.stages import (
-    STAGE_STEPS,
-    publish_summary,
-    run_stages,
-    settle_failure_items,
-    stoppable,
-    take_failure_items,
-)
-from flows.summary import Progress, final_state, left_behind
-from kofu.db import unit_of_work, upgrade_schema
-from kofu.errors import UserError
-from kofu.paths import check_batch_id
-from kofu.runners import KofuTaskRunner
-from kofu.secret import check_key, load_secret_key
-from kofu.settings import get_settings
-from models import Batch
-from models.types import JST
+from kofu.base.clock import JST
+from kofu.base.errors import UserError
+from kofu.base.paths import check_batch_id
+from kofu.base.secret import load_secret_key
+from kofu.base.settings import get_settings
+from kofu.flows.artifacts import Progress, final_state, left_behind, publish_summary
+from kofu.flows.failures import take_failure_items
+from kofu.flows.lease import begin_run, run_lock
+from kofu.flows.runners import KofuTaskRunner
+from kofu.flows.stages import STAGE_STEPS, run_batch, stoppable
+from kofu.models import Batch
+from kofu.models.db import upgrade_schema
+from kofu.models.key_check import check_key
+from kofu.tasks.chunks.retry import read_with_retry
 
 
 @flow(
@@ -40,7 +36,7 @@ from models.types import JST
     task_runner=KofuTaskRunner(),
 )
 def rerun_failed(batch_id: str) -> dict | State:
-    # SIGTERM or Ctrl-C stops the rerun at the next chunk boundary (kofu/stops.py).
+    # SIGTERM or Ctrl-C stops the rerun at the next chunk boundary (kofu/base/stops.py).
     return stoppable(lambda: _rerun(batch_id))
 
 
@@ -50,19 +46,17 @@ def _rerun(batch_id: str) -> dict | State:
     upgrade_schema(settings.db_url)
     if settings.secret_key or settings.secret_key_file:
         # A rerun hashes no number, so a worker without the key may run it; with a key, it
-        # must be the database's (kofu/secret.py).
+        # must be the database's (kofu/base/secret.py).
         check_key(settings.db_url, load_secret_key(settings))
-    with unit_of_work(settings.db_url) as session:
-        if session.get(Batch, batch_id) is None:
-            raise UserError(f"no batch {batch_id!r}: see `kofu status` for the batches")
+    known = read_with_retry(settings.db_url, lambda s: s.get(Batch, batch_id) is not None)
+    if not known:
+        raise UserError(f"no batch {batch_id!r}: see `kofu status` for the batches")
     now = datetime.now(UTC)
     today = now.astimezone(JST).date()
-    holder = holder_name(f"rerun {batch_id}")
-    with held(settings.db_url, holder, current_flow_run_id()) as lease:
-        begin_run(lease, settings)
+    with run_lock(settings.db_url, f"rerun {batch_id}") as lock:
+        begin_run(lock, settings)
         progress = Progress(f"rerun {batch_id}", STAGE_STEPS)
         take_failure_items(settings, now, batch_id)
-        counts = run_stages(settings, batch_id, today, now, progress)
-        counts["failures"] = settle_failure_items(settings, batch_id, now)
+        counts = run_batch(settings, batch_id, today, now, progress)
         summary = publish_summary(settings, batch_id, counts, today, progress=progress)
         return final_state({**summary, "batches": [summary]}, left_behind(settings), 0)

@@ -2,39 +2,47 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 
 from prefect import get_run_logger
 from prefect.futures import PrefectFuture
 from prefect.states import Cancelled, Failed, State
 
-from flows.summary import Progress, publish_night
-from kofu import stops
-from kofu.db import unit_of_work
-from kofu.errors import DiskFull, UserError, disk_full_error, is_disk_full
-from kofu.runners import in_flight
-from kofu.settings import Settings, get_settings, print_password
-from models import ApplicationState, Stage
-from tasks.chunks import Chunk, chunk_applications, plan_chunks, with_db_retry
-from tasks.letters import write_letters_task
-from tasks.matching import match_task
-from tasks.notices import generate_notices_task, plan_print_files, print_file_task
-from tasks.photos import check_photos_task
-from tasks.queues import record_failure, resolve_failures, settle_failures, take_failures
-from tasks.scoring import ScoringRules
-from tasks.visit_windows import assign_visit_windows_task
-
-S = ApplicationState
+from kofu.base import stops
+from kofu.base.errors import DiskFull, UserError, is_disk_full
+from kofu.base.settings import Settings, get_settings, print_password
+from kofu.flows.artifacts import Progress
+from kofu.flows.failures import (
+    queue_batch_failure,
+    queue_chunk_failure,
+    resolve_batch_failures,
+    settle_failure_items,
+)
+from kofu.flows.runners import in_flight
+from kofu.models import ApplicationState, Stage
+from kofu.models.db import disk_full_error
+from kofu.models.states import STAGE_INPUT
+from kofu.tasks.chunks.core import Chunk
+from kofu.tasks.chunks.records import plan_chunks
+from kofu.tasks.chunks.retry import read_with_retry, with_db_retry
+from kofu.tasks.letters.task import write_letters_task
+from kofu.tasks.matching.scoring import ScoringRules
+from kofu.tasks.matching.task import match_task
+from kofu.tasks.notices.task import generate_notices_task
+from kofu.tasks.photos.task import check_photos_task
+from kofu.tasks.printing.records import plan_print_files
+from kofu.tasks.printing.task import print_file_task
+from kofu.tasks.visits.task import assign_visit_windows_task
 
 # The steps of run_stages, in order, as the progress artifact names them.
 STAGE_STEPS = ("photos", "letters", "matching", "visit windows", "notices", "print batch")
 
 
 def stoppable(run: Callable[[], dict | State]) -> dict | State:
-    """A flow's body, stopped at a chunk boundary by SIGTERM or Ctrl-C (kofu/stops.py): the
-    lock is released on the way out (flows/lease.py ``held``), and the flow run ends
+    """A flow's body, stopped at a chunk boundary by SIGTERM or Ctrl-C (kofu/base/stops.py): the
+    lock is released on the way out (models/run_lock.py ``held``), and the flow run ends
     Cancelled, its applications where the last recorded chunk left them."""
     with stops.catching():
         try:
@@ -58,6 +66,20 @@ def stoppable(run: Callable[[], dict | State]) -> dict | State:
             return Failed(message=str(full), data=full)
 
 
+def run_batch(
+    settings: Settings,
+    batch_id: str,
+    issued_on: date,
+    now: datetime,
+    progress: Progress | None = None,
+) -> dict:
+    """The stages over one batch (``run_stages``), then the books closed on its failure-queue
+    items (flows/failures.py ``settle_failure_items``): the counts, with ``failures``."""
+    counts = run_stages(settings, batch_id, issued_on, now, progress)
+    counts["failures"] = settle_failure_items(settings, batch_id, now)
+    return counts
+
+
 def run_stages(
     settings: Settings,
     batch_id: str,
@@ -70,30 +92,20 @@ def run_stages(
     size = settings.municipality.chunk_size
     # Built here, before any chunk runs: a bad [matching] section stops the run with one line.
     rules = ScoringRules.from_settings(settings.municipality.matching)
-    stages: list[tuple[Stage, ApplicationState, Callable[[Chunk], PrefectFuture]]] = [
-        (
-            Stage.PHOTOS,
-            S.RECEIVED,
-            lambda c: check_photos_task.submit(
-                settings.db_url, settings.municipality.photo, c, now
-            ),
+    # Each stage's chunks, submitted to the task runner; the applications each chunk takes
+    # wait in the stage's input state (STAGE_INPUT).
+    stages: dict[Stage, Callable[[Chunk], PrefectFuture]] = {
+        Stage.PHOTOS: lambda c: check_photos_task.submit(
+            settings.db_url, settings.municipality.photo, c, now
         ),
         # Refused photos get their letter (再申請のお願い); the stage moves no application.
-        (
-            Stage.LETTERS,
-            S.PHOTO_REJECTED,
-            lambda c: write_letters_task.submit(settings, c, issued_on, now),
-        ),
-        (Stage.MATCHING, S.PHOTO_OK, lambda c: match_task.submit(settings.db_url, rules, c, now)),
-        (
-            Stage.NOTICES,
-            S.MATCHED,
-            lambda c: generate_notices_task.submit(settings, c, issued_on, now),
-        ),
-    ]
+        Stage.LETTERS: lambda c: write_letters_task.submit(settings, c, issued_on, now),
+        Stage.MATCHING: lambda c: match_task.submit(settings.db_url, rules, c, now),
+        Stage.NOTICES: lambda c: generate_notices_task.submit(settings, c, issued_on, now),
+    }
     totals: dict[str, dict[str, int]] = {}
-    for stage, state, submit in stages:
-        stops.check()  # SIGTERM or Ctrl-C: no next stage (kofu/stops.py)
+    for stage, submit in stages.items():
+        stops.check()  # SIGTERM or Ctrl-C: no next stage (kofu/base/stops.py)
         if stage is Stage.NOTICES:
             # Visit windows: one ordered pass over the whole batch before the notice chunks
             # run side by side, so first come, first served holds across chunks.
@@ -103,16 +115,26 @@ def run_stages(
                 totals[stage.value] = {}  # no notice without its window: the rerun draws them
                 _tell(progress, stage.value)
                 continue
-        with unit_of_work(settings.db_url) as session:
-            chunks = plan_chunks(session, batch_id, state, size)
-        totals[stage.value] = dict(
-            _run_chunks(settings, stage, state, chunks, submit, now, progress)
-        )
+        chunks = _plan(settings, batch_id, stage, size)
+        totals[stage.value] = dict(_run_chunks(settings, stage, chunks, submit, now, progress))
         _tell(progress, stage.value)
     stops.check()
     totals["print"] = _print_batch(settings, batch_id, issued_on, now)
     _tell(progress, "print batch")
     return totals
+
+
+def _plan(settings: Settings, batch_id: str, stage: Stage, size: int) -> list[Chunk]:
+    """The stage's chunks of the batch: a read of the flow's own (retried, tasks/chunks/retry.py)."""
+    return read_with_retry(
+        settings.db_url, lambda session: plan_chunks(session, batch_id, _input(stage), size)
+    )
+
+
+def _input(stage: Stage) -> ApplicationState:
+    state = STAGE_INPUT[stage]
+    assert state is not None, stage
+    return state
 
 
 def _tell(progress: Progress | None, step: str, done: int = 1, total: int = 1) -> None:
@@ -128,125 +150,54 @@ def _print_batch(settings: Settings, batch_id: str, issued_on: date, now: dateti
     try:
         print_password(settings)  # a missing password stops the step before any write
         plans = with_db_retry(lambda: plan_print_files(settings, batch_id))
-        futures = [print_file_task.submit(settings, plan, issued_on) for plan in plans]
-        failure: Exception | None = None
-        for future in futures:  # every file is waited for, so the good ones are counted
-            try:
-                done = future.result()
-            except Exception as exc:
-                failure = failure or exc
-                continue
-            printed["files"].append(done["file"])
-            for key in ("pages", "redrawn", "merged"):
-                printed[key] += done[key]
-        if failure is not None:
-            raise failure
+        _collect_prints([print_file_task.submit(settings, p, issued_on) for p in plans], printed)
     except Exception as exc:
         if is_disk_full(exc):  # not queued: the database may be on the full disk too
             raise disk_full_error(
                 exc, "print files", settings.print_dir, batch_id, settings.db_url
             ) from None
-        failed = exc
-        with_db_retry(lambda: _record_batch_failure(settings, batch_id, Stage.PRINT, failed, now))
+        queue_batch_failure(settings, batch_id, Stage.PRINT, exc, now)
         get_run_logger().warning(
             "print batch %s failed (%s): queued for rerun", batch_id, type(exc).__name__
         )
         return {**printed, "failed": 1}
-
-    def resolved() -> None:
-        with unit_of_work(settings.db_url, write=True) as session:
-            resolve_failures(session, None, Stage.PRINT, batch_id=batch_id)
-            session.commit()
-
-    with_db_retry(resolved)
+    resolve_batch_failures(settings, batch_id, Stage.PRINT)
     return printed
 
 
-def _record_batch_failure(
-    settings: Settings, batch_id: str, stage: Stage, exc: BaseException, now: datetime
-) -> None:
-    with unit_of_work(settings.db_url, write=True) as session:
-        record_failure(session, batch_id, None, stage, exc, now)
-        session.commit()
-
-
-def take_failure_items(settings: Settings, now: datetime, batch_id: str | None = None) -> set[str]:
-    """Take failure-queue items for this run (tasks/queues.py take_failures): a batch's
-    open ones for a person's rerun, else every batch's due ones. Returns their batches."""
-
-    def take() -> set[str]:
-        with unit_of_work(settings.db_url, write=True) as session:
-            batches = take_failures(session, now, batch_id)
-            session.commit()
-            return batches
-
-    return with_db_retry(take)
-
-
-def settle_failure_items(settings: Settings, batch_id: str, now: datetime) -> dict[str, int]:
-    """After the stages ran over a batch: schedule the next attempt of what failed, declare
-    dead what failed too often, resolve what got through. Logs what a person must do."""
-
-    def settle():  # type: ignore[no-untyped-def]
-        with unit_of_work(settings.db_url, write=True) as session:
-            settled = settle_failures(session, batch_id, settings.municipality.failures, now)
-            session.commit()
-            return settled
-
-    settled = with_db_retry(settle)
-    logger = get_run_logger()
-    if settled.pending:
-        logger.warning(
-            "batch %s: %d failure-queue item(s) wait for their next attempt; the nightly run"
-            " takes them again, or `kofu rerun --batch-id %s` now",
-            batch_id,
-            settled.pending,
-            batch_id,
-        )
-    if settled.dead:
-        logger.error(
-            "batch %s: %d failure-queue item(s) failed %d times and are dead: fix the cause"
-            " (`kofu queue list --kind failure`), then `kofu rerun --batch-id %s`",
-            batch_id,
-            settled.dead,
-            settings.municipality.failures.max_attempts,
-            batch_id,
-        )
-    return {"resolved": settled.resolved, "pending": settled.pending, "dead": settled.dead}
+def _collect_prints(futures: list[PrefectFuture], printed: dict) -> None:
+    """Add up the files written; every file is waited for, so the good ones are counted,
+    then the first failure is raised."""
+    failure: Exception | None = None
+    for future in futures:
+        try:
+            done = future.result()
+        except Exception as exc:
+            failure = failure or exc
+            continue
+        printed["files"].append(done["file"])
+        for key in ("pages", "redrawn", "merged"):
+            printed[key] += done[key]
+    if failure is not None:
+        raise failure
 
 
 def _run_chunks(
     settings: Settings,
     stage: Stage,
-    state: ApplicationState,
     chunks: list[Chunk],
     submit: Callable[[Chunk], PrefectFuture],
     now: datetime,
     progress: Progress | None = None,
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
-    # At most a few chunks per worker are submitted ahead, so that a stop (SIGTERM, Ctrl-C:
-    # kofu/stops.py) starts no new chunk: those submitted run and are recorded, the rest
-    # are never started and keep their state. Collected in submission order: the chunks run
-    # side by side, so by the time one is collected the next ones are mostly done too.
-    window = in_flight()
-    pending = iter(chunks)
-    futures: list[tuple[Chunk, PrefectFuture]] = []
-
     full: DiskFull | None = None
 
-    def submit_next() -> None:
-        if stops.requested() is None and full is None:
-            chunk = next(pending, None)
-            if chunk is not None:
-                futures.append((chunk, submit(chunk)))
+    def go_on() -> bool:
+        # A stop (SIGTERM, Ctrl-C: kofu/base/stops.py) or a full disk starts no new chunk.
+        return stops.requested() is None and full is None
 
-    for _ in range(window):
-        submit_next()
-    done = 0
-    while done < len(futures):
-        chunk, future = futures[done]
-        done += 1
+    for done, (chunk, future) in enumerate(_submitted(chunks, submit, go_on), start=1):
         try:
             counts.update(future.result())
         except Exception as exc:
@@ -257,23 +208,53 @@ def _run_chunks(
                     exc, stage.value, settings.data_dir, chunk.batch_id, settings.db_url
                 )
                 continue
-            # The chunk failed even after its retries: queue each of its applications
-            # (they keep their last good state) and go on with the other chunks.
-            failed = _queue_chunk_failure(settings, stage, state, chunk, exc, now)
-            counts["failed"] += failed
-            get_run_logger().warning(
-                "%s chunk %s failed (%s): %d application(s) queued for rerun",
-                stage.value,
-                chunk.label,
-                type(exc).__name__,
-                failed,
-            )
+            counts["failed"] += _chunk_failed(settings, stage, chunk, exc, now)
         _tell(progress, stage.value, done, len(chunks))
-        submit_next()
     if full is not None:
         raise full
     stops.check()  # the chunks not submitted wait for the next run
     return counts
+
+
+def _submitted(
+    chunks: list[Chunk], submit: Callable[[Chunk], PrefectFuture], go_on: Callable[[], bool]
+) -> Iterator[tuple[Chunk, PrefectFuture]]:
+    """Each chunk and its future, in submission order, the next chunk submitted as each one
+    is collected, while ``go_on()``.
+
+    At most a few chunks per worker are submitted ahead, so that a stop starts no new chunk:
+    those submitted run and are recorded, the rest are never started and keep their state.
+    Collected in submission order: the chunks run side by side, so by the time one is
+    collected the next ones are mostly done too."""
+    pending = iter(chunks)
+    ahead: deque[tuple[Chunk, PrefectFuture]] = deque()
+
+    def submit_next() -> None:
+        chunk = next(pending, None) if go_on() else None
+        if chunk is not None:
+            ahead.append((chunk, submit(chunk)))
+
+    for _ in range(in_flight()):
+        submit_next()
+    while ahead:
+        yield ahead.popleft()
+        submit_next()
+
+
+def _chunk_failed(
+    settings: Settings, stage: Stage, chunk: Chunk, exc: BaseException, now: datetime
+) -> int:
+    """The chunk failed even after its retries: queue each of its applications (they keep
+    their last good state), so the run goes on with the other chunks."""
+    failed = queue_chunk_failure(settings, stage, chunk, exc, now)
+    get_run_logger().warning(
+        "%s chunk %s failed (%s): %d application(s) queued for rerun",
+        stage.value,
+        chunk.label,
+        type(exc).__name__,
+        failed,
+    )
+    return failed
 
 
 def _assign_visits(settings: Settings, batch_id: str, issued_on: date, now: datetime) -> dict:
@@ -282,11 +263,10 @@ def _assign_visits(settings: Settings, batch_id: str, issued_on: date, now: date
     except Exception as exc:
         # Failed even after its retries: the batch's matched applications are queued at the
         # notice stage (they stay matched) and get their window and notice on the rerun.
-        with unit_of_work(settings.db_url) as session:
-            chunks = plan_chunks(session, batch_id, S.MATCHED, settings.municipality.chunk_size)
+        size = settings.municipality.chunk_size
+        chunks = _plan(settings, batch_id, Stage.NOTICES, size)
         failed = sum(
-            _queue_chunk_failure(settings, Stage.NOTICES, S.MATCHED, chunk, exc, now)
-            for chunk in chunks
+            queue_chunk_failure(settings, Stage.VISITS, chunk, exc, now) for chunk in chunks
         )
         get_run_logger().warning(
             "visit windows failed (%s): %d application(s) queued for rerun",
@@ -301,33 +281,3 @@ def _assign_visits(settings: Settings, batch_id: str, issued_on: date, now: date
             counts["no_window"],
         )
     return counts
-
-
-def _queue_chunk_failure(
-    settings: Settings,
-    stage: Stage,
-    state: ApplicationState,
-    chunk: Chunk,
-    exc: BaseException,
-    now: datetime,
-) -> int:
-    def record() -> int:
-        with unit_of_work(settings.db_url, write=True) as session:
-            apps = chunk_applications(session, chunk, state)
-            for app in apps:
-                record_failure(session, chunk.batch_id, app.id, stage, exc, now)
-            session.commit()
-            return len(apps)
-
-    return with_db_retry(record)
-
-
-def publish_summary(
-    settings: Settings,
-    batch_id: str,
-    stage_counts: dict,
-    issued_on: date | None = None,
-    progress: Progress | None = None,
-) -> dict:
-    """The artifacts of a run over one batch (flows/summary.py), and the batch's summary."""
-    return publish_night(settings, [(batch_id, stage_counts)], issued_on, progress)[0]

@@ -1,14 +1,14 @@
 """Tables, states and allowed transitions. Imports nothing from tasks or flows."""
 
-from models.applications import Application, Batch, RejectedLine
-from models.audit import AuditEvent
-from models.base import Base
-from models.key_check import KeyCheck
-from models.leases import RunLease
-from models.notices import Notice, PrintBatch, RefusalLetter
-from models.queues import FailureItem, ReviewItem
-from models.residents import Resident
-from models.states import (
+from kofu.models.applications import Application, Batch, RejectedLine, transition
+from kofu.models.audit import AuditEvent
+from kofu.models.base import Base
+from kofu.models.key_check import KeyCheck
+from kofu.models.leases import RunLease
+from kofu.models.notices import Notice, PrintBatch, RefusalLetter
+from kofu.models.queues import FailureItem, ReviewItem
+from kofu.models.residents import Resident
+from kofu.models.states import (
     ApplicationState,
     FailureStatus,
     IllegalTransition,
@@ -17,7 +17,7 @@ from models.states import (
     Stage,
     check_transition,
 )
-from models.visits import VisitWindow
+from kofu.models.visits import VisitWindow
 
 __all__ = [
     "Application",
@@ -41,4 +41,5 @@ __all__ = [
     "Stage",
     "VisitWindow",
     "check_transition",
+    "transition",
 ]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
-from models.states import ApplicationState
-from models.types import TZDateTime, enum_column
+from kofu.models.base import Base, utcnow
+from kofu.models.states import ApplicationState, check_transition
+from kofu.models.types import JapanDateTime, TZDateTime, enum_column
 
 
 class Batch(Base):
@@ -37,7 +38,7 @@ class Application(Base):
     # Reason codes (kebab-case) explaining the current state; empty when none apply.
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
 
-    submitted_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(JapanDateTime)
     channel: Mapped[str | None] = mapped_column(String(16))
     # Keyed hash only; the plain number never reaches the database.
     individual_number_hmac: Mapped[str | None] = mapped_column(String(64))
@@ -51,7 +52,7 @@ class Application(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     photo: Mapped[str | None] = mapped_column(Text)
 
-    # Indexed: one resident, one card in progress (tasks/duplicates.py) looks a resident's
+    # Indexed: one resident, one card in progress (tasks/duplicates/records.py) looks a resident's
     # other applications up by it for every match.
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     match_method: Mapped[str | None] = mapped_column(String(32))
@@ -71,3 +72,13 @@ class RejectedLine(Base):
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
     line_no: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(64))
+
+
+def transition(app: Application, target: ApplicationState, reasons: Iterable[str] = ()) -> None:
+    """Move ``app`` to ``target``: the one place an application's state changes. Refused
+    (IllegalTransition) unless the states' table allows the move (models/states.py); the
+    reason codes are added to the application's."""
+    check_transition(app.state, target)
+    app.state = target
+    if reasons:
+        app.reasons = [*app.reasons, *reasons]

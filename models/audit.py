@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
-from models.types import TZDateTime
+from kofu.models.base import Base, utcnow
+from kofu.models.types import TZDateTime
 
 
 class AuditEvent(Base):

@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
-from models.types import TZDateTime
+from kofu.models.base import Base
+from kofu.models.types import TZDateTime
 
 
 class RunLease(Base):
-    """Written by the run that holds the run lock (flows/lease.py: a file lock or a
+    """Written by the run that holds the run lock (models/run_lock.py: a file lock or a
     PostgreSQL advisory lock, which dies with its process) and deleted when it lets go. The
     row grants nothing: a row found by the next run that gets the lock was left by a run
     that died holding it."""

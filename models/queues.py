@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
-from models.states import FailureStatus, ReviewStatus, Stage
-from models.types import TZDateTime, enum_column
+from kofu.models.base import Base, utcnow
+from kofu.models.states import FailureStatus, ReviewStatus, Stage
+from kofu.models.types import TZDateTime, enum_column
 
 
 class FailureItem(Base):
@@ -23,7 +23,7 @@ class FailureItem(Base):
     # The exception type and a code; never the exception text, which may quote personal data.
     last_error: Mapped[str] = mapped_column(Text)
     # What failed, for the person fixing it: the photo's path inside the delivery, the file
-    # an OSError names, an errno code (tasks/queues.py failure_evidence). No personal data.
+    # an OSError names, an errno code (tasks/queues/records.py failure_evidence). No personal data.
     evidence: Mapped[dict | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[FailureStatus] = mapped_column(

@@ -7,9 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import Date, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
-from models.states import ResidentStatus
-from models.types import TZDateTime, enum_column
+from kofu.models.base import Base, utcnow
+from kofu.models.states import ResidentStatus
+from kofu.models.types import TZDateTime, enum_column
 
 
 class Resident(Base):
@@ -39,7 +39,7 @@ class Resident(Base):
     address_key: Mapped[str] = mapped_column(String(300))
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow)
 
-    # Blocking keys of the matching stage (tasks/matching.py, find_candidates): the birth date,
+    # Blocking keys of the matching stage (tasks/matching/records.py, find_candidates): the birth date,
     # the folded name or reading (either way round), the street, or the postal code with one
     # part's reading. Each needs its own index, or SQLite scans the register once per
     # applicant (measured: 259 ms per applicant against 1M residents without them, 3 ms with).

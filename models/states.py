@@ -36,7 +36,7 @@ ALLOWED_TRANSITIONS: dict[ApplicationState, frozenset[ApplicationState]] = {
         {S.PHOTO_OK, S.PHOTO_REJECTED, S.MATCHED, S.NO_MATCH, S.INELIGIBLE, S.WITHDRAWN}
     ),
     # Back to a person when a second application of the same resident turns up before the
-    # notice is written (tasks/duplicates.py); withdrawn when a person lets the other stand.
+    # notice is written (tasks/duplicates/records.py); withdrawn when a person lets the other stand.
     S.MATCHED: frozenset({S.NOTICE_GENERATED, S.NEEDS_REVIEW, S.WITHDRAWN}),
     S.NOTICE_GENERATED: frozenset({S.MAILED, S.WITHDRAWN}),
     S.MAILED: frozenset({S.PICKED_UP, S.RETURNED, S.EXPIRED, S.WITHDRAWN}),
@@ -67,7 +67,7 @@ class ResidentStatus(StrEnum):
 
 
 class FailureStatus(StrEnum):
-    """A failure-queue item's life (tasks/queues.py).
+    """A failure-queue item's life (tasks/queues/records.py).
 
     pending: waits for its next attempt time; the nightly run takes it then.
     retrying: a run is taking it through its stage again right now.
@@ -90,6 +90,9 @@ class Stage(StrEnum):
     INTAKE = "intake"
     PHOTOS = "photos"
     MATCHING = "matching"
+    # The batch's one ordered pass that books the visit windows (tasks/visits/records.py),
+    # before the notices.
+    VISITS = "visits"
     NOTICES = "notices"
     LETTERS = "letters"
     PRINT = "print"
@@ -101,6 +104,7 @@ STAGE_INPUT: dict[Stage, ApplicationState | None] = {
     Stage.PHOTOS: S.RECEIVED,
     Stage.LETTERS: S.PHOTO_REJECTED,
     Stage.MATCHING: S.PHOTO_OK,
+    Stage.VISITS: S.MATCHED,
     Stage.NOTICES: S.MATCHED,
     Stage.PRINT: None,
 }

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, Enum
+from sqlalchemy import DateTime, Dialect, Enum
+from sqlalchemy.types import TypeDecorator
 
-JST = ZoneInfo("Asia/Tokyo")
+from kofu.base.clock import JST
 
 
 def enum_column(enum_cls: type[StrEnum]) -> Enum:
@@ -22,14 +22,27 @@ def enum_column(enum_cls: type[StrEnum]) -> Enum:
     )
 
 
-TZDateTime = DateTime(timezone=True)
+class TZDateTime(TypeDecorator[datetime]):
+    """A moment, always read back aware: the one place SQLite's naive datetimes are made
+    whole. PostgreSQL (timestamptz) keeps the instant and gives it back aware, in UTC
+    (models/db.py sets the session's zone). SQLite keeps the wall-clock time the value was
+    written with and drops its offset: kofu writes its own stamps in UTC (models/base.py
+    utcnow), so a naive value read back is UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+    naive_zone: tzinfo = UTC
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=self.naive_zone)
+        return value
 
 
-def japan_wall_clock(stored: datetime) -> datetime:
-    """A stamp read back from a TZDateTime column that was written with its offset (an
-    application's ``submitted_at``, +09:00 from J-LIS), as naive wall-clock time in Japan.
+class JapanDateTime(TZDateTime):
+    """A moment that arrives with its Japan offset (+09:00: an application's
+    ``submitted_at``, from J-LIS) and is written as it came: SQLite keeps its wall-clock
+    time in Japan, so a naive value read back is Japan time."""
 
-    SQLite keeps the wall-clock time the stamp was written with and drops the offset: it
-    comes back naive, and is already that. PostgreSQL (timestamptz) keeps the instant and
-    gives it back aware, in the session's zone (kofu/db.py sets UTC)."""
-    return stored.astimezone(JST).replace(tzinfo=None) if stored.tzinfo else stored
+    cache_ok = True
+    naive_zone = JST

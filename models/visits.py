@@ -7,8 +7,8 @@ from datetime import date, datetime, time
 from sqlalchemy import Date, ForeignKey, Index, String, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
-from models.types import TZDateTime
+from kofu.models.base import Base, utcnow
+from kofu.models.types import TZDateTime
 
 
 class VisitWindow(Base):

@@ -17,7 +17,7 @@ os.environ["DO_NOT_TRACK"] = "1"
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.pop("PREFECT_API_URL", None)
 # Chunk tasks on threads: a process pool costs seconds to start for every flow run, and the
-# suite runs hundreds. tests/test_scale_out.py runs the default (processes) and Dask.
+# suite runs hundreds. tests/e2e/test_scale_out.py runs the default (processes) and Dask.
 os.environ["KOFU_TASK_RUNNER"] = "threads"
 for name in ("KOFU_DATABASE_URL", "KOFU_SECRET_KEY_FILE", "KOFU_CONFIG"):
     os.environ.pop(name, None)
@@ -45,8 +45,8 @@ def kofu_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A fresh data directory and database, configured through the environment: a SQLite
     file in the data directory, or with KOFU_TEST_DATABASE_URL a PostgreSQL database of its
     own (tests/helpers.py db_url_for)."""
-    from kofu.db import upgrade_schema
-    from kofu.settings import get_settings
+    from kofu.base.settings import get_settings
+    from kofu.models.db import upgrade_schema
     from tests.helpers import db_env
 
     data = tmp_path / "var"
@@ -77,7 +77,7 @@ def font_cache() -> Path:
 
 @pytest.fixture(scope="session")
 def font_name(font_cache: Path) -> str:
-    from kofu.fonts import register_notice_font
+    from kofu.base.fonts import register_notice_font
 
     return register_notice_font(font_cache)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from kofu.demo_data import RegisterRow, write_register_csv
-from kofu.mynumber import check_digit
+from kofu.base.mynumber import check_digit
+from kofu.tasks.demo.register import RegisterRow, write_register_csv
 
 # --- The application database of a test: SQLite by default, PostgreSQL on request ---
 # `scripts/with-postgres` (make test-postgres) exports KOFU_TEST_DATABASE_URL, a database on a
@@ -76,7 +76,7 @@ def drop_databases(since: int = 0) -> None:
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    from kofu.db import dispose_engines
+    from kofu.models.db import dispose_engines
 
     names = _created[since:]
     if not names:
@@ -170,7 +170,7 @@ def application_line(**overrides) -> dict:
 @functools.cache
 def portrait_jpeg(seed: int) -> bytes:
     """A real portrait (the astronaut, framed as a passport photo) that passes every check."""
-    from kofu.demo_names import portrait
+    from kofu.tasks.demo.names import portrait
 
     buf = io.BytesIO()
     portrait(random.Random(seed), (600, 800)).save(buf, "JPEG", quality=90)
@@ -198,8 +198,9 @@ def application_for(app_id: str, row: RegisterRow, **overrides) -> dict:
 def import_register(db_url: str, rows: list[RegisterRow], path: Path, key: bytes) -> Path:
     """Write ``rows`` as a register CSV at ``path`` and import it, as `kofu residents import`
     does."""
-    from kofu.db import unit_of_work
-    from tasks.register import read_register, upsert_residents
+    from kofu.models.db import unit_of_work
+    from kofu.tasks.register.core import read_register
+    from kofu.tasks.register.records import upsert_residents
 
     write_register_csv(rows, path)
     with unit_of_work(db_url, write=True) as session:

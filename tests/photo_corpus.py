@@ -329,7 +329,7 @@ def _after(p: d.Portrait, f: d.Framing, edit: Callable[[d.Portrait], d.Portrait]
 
 def _busy(rng: random.Random, shape: tuple[int, ...]) -> np.ndarray:
     """A room of real photographs (scikit-image's), or a brick wall."""
-    from kofu.demo_names import cluttered_backdrop
+    from kofu.tasks.demo.names import cluttered_backdrop
 
     size = (shape[1], shape[0])
     if rng.random() < 0.2:

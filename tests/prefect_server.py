@@ -1,6 +1,6 @@
 """A real Prefect server (`prefect server start`) and real process workers for the tests that
-need the server the UI runs on in production: tests/test_deployment_rerun.py and
-tests/test_browser.py.
+need the server the UI runs on in production: tests/e2e/test_deployment_rerun.py and
+tests/e2e/test_browser.py.
 
 Why not the session's embedded server (conftest)? That one is Prefect's ephemeral mode: a
 uvicorn subprocess started lazily by this process's client, without the UI and with only some

@@ -1,0 +1,7 @@
+"""`python -m kofu.cli`: the same as the `kofu` command."""
+
+import sys
+
+from kofu.cli.app import main
+
+sys.exit(main())

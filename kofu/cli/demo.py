@@ -1,0 +1,57 @@
+"""``kofu demo``: a synthetic register and delivery (kofu.tasks.demo), then a real nightly run
+on them, and a check of each outcome against what the generator meant, shown on the terminal.
+The ``demo`` deployment (flows/demo.py) does the same as a flow run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from rich.console import Console
+
+from kofu.base.settings import Settings
+from kofu.cli.console import matching_table, summary_table
+from kofu.tasks.demo.core import ensure_demo_key
+
+
+def run_demo(
+    make_settings: Callable[[], Settings], *, residents: int, applications: int, console: Console
+) -> dict:
+    ensure_demo_key()
+    settings = make_settings()  # also points Prefect at a served server: import it after
+    from kofu.flows.runners import runner_choice
+
+    runner_choice()  # a wrong KOFU_TASK_RUNNER or KOFU_WORKERS: one line, before any data
+    from kofu.flows.nightly import japan_today
+    from kofu.flows.nightly import nightly as nightly_flow
+    from kofu.tasks.demo.records import check_demo, demo_data
+
+    demo_dir = settings.data_dir / "demo"
+    console.print(
+        f"[bold]1/3[/] writing a synthetic register ({residents} residents) and "
+        f"a delivery ({applications} applications) under {demo_dir}"
+    )
+    truth, inserted, updated = demo_data(
+        settings, residents=residents, applications=applications, today=japan_today()
+    )
+    console.print(f"[bold]2/3[/] register imported: {inserted} added, {updated} updated")
+
+    console.print(
+        f"[bold]3/3[/] nightly run on {truth.folder} (Prefect records in "
+        f"{os.environ.get('PREFECT_HOME')})"
+    )
+    summary = nightly_flow(inbox=str(truth.folder), batch_id=None)
+    agree, decisions = check_demo(settings, truth)
+
+    console.print(summary_table(summary))
+    console.print(matching_table(decisions))
+    console.print(
+        f"outcomes that match the generator's expectation: "
+        f"{agree['as expected']}/{len(truth.outcomes)}"
+    )
+    console.print(f"notices:      {settings.notices_dir / summary['batch_id']}/")
+    console.print(f"letters:      {settings.letters_dir / summary['batch_id']}/  (refused photos)")
+    printed = summary["this_run"].get("print", {}).get("files") or ["(nothing new to print)"]
+    console.print(f"print batch:  {', '.join(printed)}")
+    console.print("same counts:  kofu status --json --batch-id " + summary["batch_id"])
+    return summary
