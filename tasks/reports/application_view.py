@@ -20,13 +20,13 @@ from kofu.models import (
     AuditEvent,
     Batch,
     FailureItem,
-    Notice,
     PrintBatch,
     RefusalLetter,
     Resident,
     ReviewItem,
     VisitWindow,
 )
+from kofu.models.notices import latest_notice
 from kofu.tasks.audit.core import event_as_dict
 from kofu.tasks.duplicates.records import submitted
 
@@ -76,7 +76,7 @@ def application_view(session: Session, application_id: str) -> dict | None:
         return None
     batch = session.get_one(Batch, app.batch_id)
     resident = session.get(Resident, app.resident_id) if app.resident_id else None
-    notice = session.scalar(select(Notice).where(Notice.application_pk == app.id))
+    notice = latest_notice(session, app.id)
     letter = session.scalar(select(RefusalLetter).where(RefusalLetter.application_pk == app.id))
     window = session.scalar(select(VisitWindow).where(VisitWindow.application_pk == app.id))
     reviews = session.scalars(

@@ -98,7 +98,7 @@ def export_outcomes(session: Session, batch_id: str) -> list[dict]:
             RefusalLetter.pdf_path,
         )
         .outerjoin(Resident, Application.resident_id == Resident.id)
-        .outerjoin(Notice, Notice.application_pk == Application.id)
+        .outerjoin(Notice, Notice.id == _latest_notice_id())
         .outerjoin(RefusalLetter, RefusalLetter.application_pk == Application.id)
         .where(Application.batch_id == batch_id)
         .order_by(Application.line_no)
@@ -127,6 +127,18 @@ def export_outcomes(session: Session, batch_id: str) -> list[dict]:
             item["letter_pdf"] = letter_pdf
         out.append(item)
     return out
+
+
+def _latest_notice_id():  # noqa: ANN202 (a SQLAlchemy scalar subquery)
+    """The application's notice as it stands (kofu.models.notices.latest_notice), in SQL."""
+    return (
+        select(Notice.id)
+        .where(Notice.application_pk == Application.id)
+        .order_by(Notice.voided_at.is_not(None), Notice.id.desc())
+        .limit(1)
+        .correlate(Application)
+        .scalar_subquery()
+    )
 
 
 def match_methods(session: Session, batch_id: str) -> dict[str, dict[str, str | None]]:
