@@ -15,6 +15,9 @@ setup(
             f"kofu.{name}"
             for name in find_packages(include=[*FOLDERS, *(f"{f}.*" for f in FOLDERS)])
         ),
+        # Alembic's scripts: folders without __init__.py, which find_packages skips.
+        "kofu.models.migrations",
+        "kofu.models.migrations.versions",
     ],
     package_dir={f"kofu.{folder}": folder for folder in FOLDERS},
 )
