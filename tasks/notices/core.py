@@ -44,8 +44,10 @@ def notice_number(application_pk: int, issued_on: date, issue: int = 1) -> str:
 
 
 def reminder_number(application_pk: int, reminded_on: date) -> str:
-    """再通知's own number: the card has one reminder, so the application's key names it."""
-    return f"R{reminded_on.year}-{application_pk:08d}"
+    """再通知's own number: the card has one reminder, so the application's key names it. "RM",
+    not the refusal letter's "R" (tasks/letters/core.py ``letter_number``): the two never share
+    a number in a print file's manifest."""
+    return f"RM{reminded_on.year}-{application_pk:08d}"
 
 
 def notice_content(

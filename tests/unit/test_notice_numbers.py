@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from kofu.tasks.letters.core import letter_number
 from kofu.tasks.notices.core import notice_number, reminder_number
 from kofu.tasks.returns.core import check_notice_number
 
@@ -27,8 +28,9 @@ def test_an_issue_out_of_range_is_a_bug(issue):
         notice_number(1, DAY, issue=issue)
 
 
-def test_a_reminder_number_is_never_a_notice_number():
+def test_a_reminder_number_is_never_a_notice_or_a_letter_number():
     number = reminder_number(123, date(2027, 3, 11))
-    assert number == "R2027-00000123"
+    assert number == "RM2027-00000123"
+    assert number != letter_number(123, date(2027, 3, 11))
     with pytest.raises(Exception, match="not a notice number"):
         check_notice_number(number)
