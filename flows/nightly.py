@@ -1,4 +1,5 @@
-"""The nightly issuance run: intake -> photos -> matching -> notices -> print batch.
+"""The nightly issuance run: intake -> photos -> matching -> notices -> print batch, then
+the sweep after the notice (flows/lifecycle.py).
 
 Without ``inbox`` (the scheduled run), it takes in every delivery folder of the inbox that
 is ready and not yet taken in, oldest first, each as its own batch (tasks/intake/inbox.py); a night
@@ -26,6 +27,7 @@ from kofu.flows.artifacts import Progress, final_state, left_behind, publish_nig
 from kofu.flows.deliveries import delivery_row, inbox_deliveries, run_intake
 from kofu.flows.failures import take_failure_items
 from kofu.flows.lease import begin_run, run_lock
+from kofu.flows.lifecycle import after_the_notice
 from kofu.flows.runners import KofuTaskRunner
 from kofu.flows.stages import STAGE_STEPS, run_batch, stoppable
 from kofu.models.db import upgrade_schema
@@ -76,16 +78,22 @@ def _night(inbox: str | None, batch_id: str | None) -> dict | State:
         deliveries = [Delivery(Path(inbox), "ready")] if inbox else inbox_deliveries(settings)
         ready = [d for d in deliveries if d.status == "ready"]
         steps = [f"{d.batch_id} {step}" for d in ready for step in ("intake", *STAGE_STEPS)]
-        progress = Progress(flow_run.name or "nightly", [*steps, "earlier batches"])
+        progress = Progress(
+            flow_run.name or "nightly", [*steps, "earlier batches", "after the notice"]
+        )
         done, refused = _tonight(settings, ready, inbox, batch_id, today, now, progress)
         not_taken = [d for d in deliveries if d.status == "refused"] + refused
         retried = _earlier_batches(settings, due, {b for b, _ in done}, today, now, progress)
         if retried and done:
             done[-1][1]["retried"] = retried
+        # After the notice: reminders, reissues, holds and the destruction list
+        # (flows/lifecycle.py), then what they left printed.
+        after = after_the_notice(settings, today, now)
+        progress.step("after the notice")
         rows = None if inbox else [delivery_row(d, not_taken) for d in deliveries]
         summaries = publish_night(settings, done, today, progress, rows, settings.inbox_dir)
         result = dict(summaries[-1]) if summaries else _empty_night(settings)
-        result.update(batches=summaries, deliveries=rows or [], retried=retried)
+        result.update(batches=summaries, deliveries=rows or [], retried=retried, lifecycle=after)
         return final_state(result, left_behind(settings), len(not_taken))
 
 

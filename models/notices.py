@@ -55,6 +55,12 @@ class Notice(Base):
     voided_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     # Why: "withdrawn" (the other application stood) or "reissued" (a new notice replaced it).
     void_reason: Mapped[str | None] = mapped_column(String(32))
+    # SHA-256 of the name and of the address the notice went to (tasks/notices/core.py
+    # ``addressee_digests``): the sweep compares them with the register tonight, to tell a
+    # move within the city (a return is reissued) from a name change (a person decides).
+    # Empty for notices made before migration 0012: "not known".
+    name_digest: Mapped[str | None] = mapped_column(String(64))
+    address_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
 

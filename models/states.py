@@ -45,7 +45,9 @@ ALLOWED_TRANSITIONS: dict[ApplicationState, frozenset[ApplicationState]] = {
     S.MATCHED: frozenset({S.NOTICE_GENERATED, S.NEEDS_REVIEW, S.WITHDRAWN}),
     # After the notice. A register change (moved out, died, removed) holds the card, then
     # puts it on the destruction list; a staff hold stops the clock until a date.
-    S.NOTICE_GENERATED: frozenset({S.MAILED, S.ON_HOLD, S.WITHDRAWN}),
+    # Handed over before its mailing was recorded: the resident holds the notice, so it
+    # reached them (a `kofu mail` forgotten must not turn a resident away).
+    S.NOTICE_GENERATED: frozenset({S.MAILED, S.PICKED_UP, S.ON_HOLD, S.WITHDRAWN}),
     S.MAILED: frozenset({S.PICKED_UP, S.RETURNED, S.REMINDED, S.ON_HOLD, S.WITHDRAWN}),
     # A return: the register decides. Moved within the city: back to matched, for a new
     # notice to the new address (the old one is void); no longer eligible: destruction;
@@ -139,6 +141,10 @@ class Stage(StrEnum):
     VISITS = "visits"
     NOTICES = "notices"
     LETTERS = "letters"
+    # After the notice: the night's sweep (tasks/lifecycle) and the reminder letters it
+    # leaves (tasks/reminders).
+    LIFECYCLE = "lifecycle"
+    REMINDERS = "reminders"
     PRINT = "print"
 
 
@@ -150,5 +156,7 @@ STAGE_INPUT: dict[Stage, ApplicationState | None] = {
     Stage.MATCHING: S.PHOTO_OK,
     Stage.VISITS: S.MATCHED,
     Stage.NOTICES: S.MATCHED,
+    Stage.LIFECYCLE: None,
+    Stage.REMINDERS: S.REMINDED,
     Stage.PRINT: None,
 }

@@ -2,8 +2,9 @@
 
 ``kofu pickup NOTICE_NUMBER`` hands a card over only when all of these hold (DESIGN.md,
 "After the notice"): the notice presented is the application's current one (not void, not
-reissued); the card is in a state it can be handed over from (mailed, reminded, due for
-destruction but not yet destroyed, or held by staff: a staff hold only stops the clock); it
+reissued); the card is in a state it can be handed over from (its notice printed, mailed,
+reminded, due for destruction but not yet destroyed, or held by staff: a staff hold only
+stops the clock); it
 was not handed over before; and the resident is still eligible in the register tonight. A
 refusal says what to do, in one line, and goes into the audit trail like a handover.
 """
@@ -13,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Application states, by value (the core imports no kofu.models).
-HANDED_OVER_FROM = frozenset({"mailed", "reminded", "destruction_due"})
+# A notice not recorded as mailed still reached the resident who brings it: a `kofu mail`
+# forgotten must not turn them away.
+HANDED_OVER_FROM = frozenset({"notice_generated", "mailed", "reminded", "destruction_due"})
 
 
 @dataclass(frozen=True)
@@ -41,12 +44,10 @@ def refusal(facts: PickupFacts) -> Refusal | None:
     if facts.state == "picked_up":
         return Refusal("already-picked-up", "the card was already handed over")
     if facts.notice_void:
-        if facts.void_reason == "reissued" and facts.current_notice_number:
-            return Refusal(
-                "notice-reissued",
-                f"this notice was replaced by notice {facts.current_notice_number}:"
-                " ask for the new notice",
-            )
+        if facts.void_reason == "reissued":
+            current = facts.current_notice_number
+            new = f" by notice {current}" if current else " (a new notice is on its way)"
+            return Refusal("notice-reissued", f"this notice was replaced{new}: ask for the new one")
         return Refusal("notice-void", "this notice is void: its application was withdrawn")
     if facts.current_notice_number not in (None, facts.presented):
         return Refusal("not-current-notice", "this is not the application's current notice")
@@ -68,10 +69,5 @@ def refusal(facts: PickupFacts) -> Refusal | None:
             "card-on-hold", "the card is held for a register change: a person decides first"
         )
     if facts.state not in HANDED_OVER_FROM:
-        if facts.state == "notice_generated":
-            return Refusal(
-                "not-mailed",
-                "the notice is not recorded as mailed: record it with `kofu mail --batch-id`",
-            )
         return Refusal("no-card", f"no card to hand over (the application is {facts.state})")
     return None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from kofu.base.errors import UserError
+from kofu.base.mynumber import individual_numbers_in, mask_individual_numbers
 
 REASONS = ("unknown-address", "not-collected", "moved")
 COLUMNS = ("notice_number", "reason", "returned_on")
@@ -34,8 +35,16 @@ class ReturnRow:
 def check_notice_number(value: str) -> str:
     value = value.strip()
     if not NOTICE_NUMBER.fullmatch(value):
-        raise UserError(f"not a notice number: {value[:40]!r} (like 2026-00000123)")
+        # Not echoed when it could be an individual number typed by mistake.
+        shown = mask_individual_numbers(value[:40])
+        raise UserError(f"not a notice number: {shown!r} (like 2026-00000123)")
     return value
+
+
+def shown_number(value: str) -> str:
+    """A notice number as a message may repeat it when no notice has it: masked if it could
+    be an individual number (a notice number has the same 4-4-4 shape)."""
+    return "that number" if individual_numbers_in(value) else value
 
 
 def check_return(notice_number: str, reason: str, returned_on: date, today: date) -> ReturnRow:

@@ -18,7 +18,7 @@ OK = PickupFacts(
 )
 
 
-@pytest.mark.parametrize("state", ["mailed", "reminded", "destruction_due"])
+@pytest.mark.parametrize("state", ["notice_generated", "mailed", "reminded", "destruction_due"])
 def test_a_card_waiting_for_its_resident_is_handed_over(state):
     assert refusal(replace(OK, state=state)) is None
 
@@ -48,7 +48,7 @@ def test_a_staff_hold_does_not_stop_a_handover_a_register_hold_does():
         ({"resident_status": "moved_out"}, "resident-not-eligible"),
         ({"resident_status": "deceased"}, "resident-not-eligible"),
         ({"resident_status": None}, "resident-not-eligible"),
-        ({"state": "notice_generated"}, "not-mailed"),
+        ({"state": "matched"}, "no-card"),
         ({"state": "withdrawn"}, "no-card"),
     ],
 )

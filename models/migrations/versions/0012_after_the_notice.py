@@ -4,7 +4,8 @@ A card's life after its notice (issue 19): the mailing, returns, the reminder, h
 handover and the destruction list. A returned notice whose resident moved within the city
 is reissued: the old notice becomes void and the application gets a new one, so "one
 notice per application" becomes "one current notice per application" (a partial unique
-index over the notices that are not void).
+index over the notices that are not void). A notice keeps digests of the name and the
+address it went to, so the sweep can tell a move from a name change in the register.
 
 Revision ID: 0012
 Revises: 0011
@@ -25,6 +26,8 @@ CURRENT = sa.text("voided_at IS NULL")
 def upgrade() -> None:
     with op.batch_alter_table("notices", schema=None) as batch_op:
         batch_op.add_column(sa.Column("void_reason", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("name_digest", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("address_digest", sa.String(length=64), nullable=True))
         batch_op.drop_constraint("uq_notices_application_pk", type_="unique")
         batch_op.create_index("ix_notices_application_pk", ["application_pk"], unique=False)
     op.execute("UPDATE notices SET void_reason = 'withdrawn' WHERE voided_at IS NOT NULL")
@@ -141,4 +144,6 @@ def downgrade() -> None:
     with op.batch_alter_table("notices", schema=None) as batch_op:
         batch_op.drop_index("ix_notices_application_pk")
         batch_op.create_unique_constraint("uq_notices_application_pk", ["application_pk"])
+        batch_op.drop_column("address_digest")
+        batch_op.drop_column("name_digest")
         batch_op.drop_column("void_reason")
