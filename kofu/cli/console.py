@@ -36,6 +36,36 @@ def matching_table(decisions: Iterable[dict]) -> Table:
     return table
 
 
+LIFE_WORDS = {
+    "moved-within-city": "returned, moved within the city: new notice, handed over",
+    "returned-same-address": "returned, same address: reminded, handed over",
+    "returned-unknown-address": "returned, unknown address: reminded, waiting",
+    "moved-out": "moved out: destruction list, destroyed",
+    "deceased": "died: destruction list, destroyed",
+    "name-changed": "name changed in the register: held for review",
+    "held": "held by staff (hospital), then back to the clock",
+    "picked-up": "handed over at the counter",
+    "waiting": "waiting in storage for the resident",
+}
+
+
+def lives_table(months) -> Table:  # type: ignore[no-untyped-def]
+    """The demo's cards after the notice: each life, how many, and the state each ended in."""
+    from collections import Counter
+
+    kinds = Counter(life.kind for life in months.lives)
+    table = Table(title="two months after the notice")
+    table.add_column("life")
+    table.add_column("cards", justify="right")
+    table.add_column("ends in")
+    for life in dict.fromkeys(life.kind for life in months.lives):
+        example = next(x for x in months.lives if x.kind == life)
+        table.add_row(LIFE_WORDS.get(life, life), str(kinds[life]), example.expected_state)
+    for number, code in months.refusals.items():
+        table.add_row(f"refused at the counter: notice {number}", "1", code)
+    return table
+
+
 def night_lines(settings, summary: dict, batches: list[dict]) -> list[str]:  # type: ignore[no-untyped-def]
     """After `kofu nightly` or `kofu rerun`: where each batch's notices, letters and print
     files went, what the inbox held, and what is left for a person."""

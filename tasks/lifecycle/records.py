@@ -209,7 +209,7 @@ def waiting(session: Session) -> dict[str, int]:
             select(Application.state, func.count())
             .where(Application.state.in_(SWEPT + (S.DESTRUCTION_DUE,)))
             .group_by(Application.state)
-        ).tuples()
+        ).all()
     )
     held = session.scalar(
         select(func.count())
