@@ -63,9 +63,12 @@ def run_demo(
         " mailings, returns, register changes, handovers, a hold and a destruction"
     )
     months, lived = two_months_after(settings, summary["batch_id"], japan_today())
-    console.print(lives_table(months))
     checked = lived["as expected"] + lived["differs"]
-    console.print(f"lives after the notice as meant: {lived['as expected']}/{checked}")
+    if checked:
+        console.print(lives_table(months))
+        console.print(f"lives after the notice as meant: {lived['as expected']}/{checked}")
+    else:
+        console.print("no notice waits for its first mailing: the two months ran here before")
     console.print(
         f"reminders:    {settings.reminders_dir / summary['batch_id']}/  destruction lists:"
         f" {settings.destruction_dir}/"

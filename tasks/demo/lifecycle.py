@@ -151,18 +151,19 @@ def _current_notice(settings: Settings, application_id: str) -> str:
 
 
 def _change_register(settings: Settings, lives: list[Life], when: date) -> None:
-    """The register as the month's changes leave it, imported like any register file:
-    moves within the city (to another resident's address), a move out, a death, a name."""
+    """The register as the month's changes leave it, written over the demo's register file
+    (the one file of the demo that holds individual numbers, like the delivery) and
+    imported whole, as a city's monthly register export is: moves within the city (to
+    another resident's address), a move out, a death, a name."""
     register_csv = settings.data_dir / "demo" / "register.csv"
     with register_csv.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
         columns = reader.fieldnames or []
         rows = {row["resident_code"]: row for row in reader}
-    changed = []
     kinds = {life.resident_code: life.kind for life in lives}
     others = [r for code, r in rows.items() if code not in kinds]
     for n, (code, kind) in enumerate(kinds.items()):
-        row = dict(rows[code])
+        row = rows[code]
         if kind == "moved-within-city":
             new_home = others[(n * 37) % len(others)]
             row["postal_code"], row["address"] = new_home["postal_code"], new_home["address"]
@@ -172,15 +173,11 @@ def _change_register(settings: Settings, lives: list[Life], when: date) -> None:
             row["status"], row["status_date"] = "deceased", when.isoformat()
         elif kind == "name-changed":
             row["family_name"], row["family_name_kana"] = "改姓", "カイセイ"
-        else:
-            continue
-        changed.append(row)
-    path = settings.data_dir / "demo" / f"register-changes-{when.isoformat()}.csv"
-    with path.open("w", encoding="utf-8", newline="") as f:
+    with register_csv.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(changed)
-    _import(settings, path)
+        writer.writerows(rows.values())
+    _import(settings, register_csv)
 
 
 def _import(settings: Settings, path: Path) -> None:

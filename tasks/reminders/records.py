@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from kofu.base.fonts import register_notice_font
 from kofu.base.paths import check_batch_id, inside
 from kofu.base.settings import Settings
-from kofu.models import Application, Card, Notice, Reminder, Resident, Stage
+from kofu.models import Application, Card, Notice, Reminder, Resident, Stage, VisitWindow
 from kofu.tasks.chunks.core import Chunk, Outcome
 from kofu.tasks.chunks.loop import StageWork, run_chunk
 from kofu.tasks.chunks.records import Claim
@@ -76,6 +76,10 @@ class ReminderWork(StageWork[WrittenReminder]):
         municipality = self.settings.municipality
         deadline = issued_on + timedelta(days=municipality.lifecycle.reminder_pickup_days)
         number = reminder_number(app.id, issued_on)
+        # The card waits at the counter the notice named: its booked window's, if any.
+        booked = session.scalar(
+            select(VisitWindow.counter).where(VisitWindow.application_pk == app.id)
+        )
         content = reminder_content(
             municipality,
             letter_number=number,
@@ -90,6 +94,7 @@ class ReminderWork(StageWork[WrittenReminder]):
             given_name_kana=resident.given_name_kana,
             postal_code=resident.postal_code,
             address=resident.address,
+            pickup_counter=booked,
         )
         path = self.out_dir / f"{number}.pdf"
         write_reminder_letter(content, self.font, path, municipality.notice.window)

@@ -55,7 +55,9 @@ class Cards:
     def state(self, n: int) -> ApplicationState:
         with unit_of_work(self.db_url) as session:
             return session.scalar(
-                select(Application.state).join(Notice).where(Notice.notice_number == self.numbers[n])
+                select(Application.state)
+                .join(Notice)
+                .where(Notice.notice_number == self.numbers[n])
             )
 
     def card(self, n: int) -> Card:
@@ -162,7 +164,9 @@ def _cards(db_url: str, count: int) -> Cards:
 
 def _events(db_url: str, action: str) -> list[dict]:
     with unit_of_work(db_url) as session:
-        return [e.detail for e in session.scalars(select(AuditEvent).where(AuditEvent.action == action))]
+        return [
+            e.detail for e in session.scalars(select(AuditEvent).where(AuditEvent.action == action))
+        ]
 
 
 def test_the_clock_reminds_once_after_the_deadline_then_makes_the_card_due(kofu_env):
@@ -235,7 +239,9 @@ def test_a_return_of_each_kind_is_decided_by_the_register(kofu_env):
     cards.resident(0, postal_code="100-0002", address="見本市北二丁目5番")  # moved within
     cards.resident(1, status=ResidentStatus.MOVED_OUT)  # moved out
     with unit_of_work(db_url, write=True) as session:
-        pk = session.scalar(select(Notice.application_pk).where(Notice.notice_number == cards.numbers[0]))
+        pk = session.scalar(
+            select(Notice.application_pk).where(Notice.notice_number == cards.numbers[0])
+        )
         session.add(
             VisitWindow(
                 application_pk=pk,
