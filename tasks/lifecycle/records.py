@@ -44,7 +44,7 @@ from kofu.tasks.lifecycle.core import (
     released,
     reminder_dates,
 )
-from kofu.tasks.notices.core import addressee_digests
+from kofu.tasks.notices.addressee import addressee_digests
 from kofu.tasks.queues.records import open_review
 
 S = ApplicationState

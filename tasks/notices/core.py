@@ -4,8 +4,6 @@ file (tasks/printing/records.py, drawing it again) build it the same way."""
 
 from __future__ import annotations
 
-import hashlib
-import unicodedata
 from datetime import date, time, timedelta
 from typing import Protocol
 
@@ -50,24 +48,6 @@ def reminder_number(application_pk: int, reminded_on: date) -> str:
     not the refusal letter's "R" (tasks/letters/core.py ``letter_number``): the two never share
     a number in a print file's manifest."""
     return f"RM{reminded_on.year}-{application_pk:08d}"
-
-
-def _digest(*fields: str) -> str:
-    # NFKC and no spaces: the same name typed with a full-width space is the same name.
-    text = "\x1f".join("".join(unicodedata.normalize("NFKC", f or "").split()) for f in fields)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def addressee_digests(resident: Addressed) -> tuple[str, str]:
-    """SHA-256 of the name (kanji and kana) and of the postal code and address a notice goes
-    to: stored with the notice, compared with the register later."""
-    name = _digest(
-        resident.family_name,
-        resident.given_name,
-        resident.family_name_kana,
-        resident.given_name_kana,
-    )
-    return name, _digest(resident.postal_code, resident.address)
 
 
 def notice_content(

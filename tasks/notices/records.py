@@ -36,7 +36,8 @@ from kofu.tasks.chunks.core import Chunk, Outcome
 from kofu.tasks.chunks.loop import StageWork, run_chunk
 from kofu.tasks.chunks.records import Claim
 from kofu.tasks.duplicates.records import DUPLICATE, hold_as_duplicate, others_in_progress
-from kofu.tasks.notices.core import addressee_digests, notice_content, notice_number
+from kofu.tasks.notices.addressee import addressee_digests
+from kofu.tasks.notices.core import notice_content, notice_number
 from kofu.tasks.notices.pdf import write_notice_pdf
 from kofu.tasks.printing.core import notice_fingerprint
 from kofu.tasks.visits.records import visit_windows_for

@@ -34,7 +34,7 @@ from kofu.tasks.holds.core import HoldRequest
 from kofu.tasks.holds.records import hold_card
 from kofu.tasks.lifecycle.records import plan_sweep, sweep_cards
 from kofu.tasks.mailing.records import mail_batch
-from kofu.tasks.notices.core import addressee_digests
+from kofu.tasks.notices.addressee import addressee_digests
 from kofu.tasks.returns.core import ReturnRow
 from kofu.tasks.returns.records import record_returns
 
@@ -368,3 +368,45 @@ def test_the_destruction_list_is_drawn_confirmed_and_refused_when_out_of_date(ko
     refused = cards.hand_over(0, day).refused
     assert refused is not None and refused.code == "card-destroyed"
     assert draw() is None  # nothing due any more
+
+
+def test_a_card_held_for_a_name_change_is_decided_by_a_person(kofu_env):
+    from datetime import UTC, datetime
+
+    from kofu.tasks.review.core import ReviewRefused
+    from kofu.tasks.review.records import resolve_review
+
+    db_url = kofu_env.db_url
+    cards = _cards(db_url, 3)
+    cards.resident(0, family_name="佐藤", family_name_kana="サトウ")
+    cards.resident(1, family_name="佐藤", family_name_kana="サトウ")
+    assert cards.sweep(MAILED + timedelta(days=1)) == {"hold-for-name": 2}
+    now = datetime(2026, 12, 5, 1, tzinfo=UTC)
+
+    def resolve(n: int, **decision):
+        with unit_of_work(db_url, write=True) as session:
+            app_id = session.scalar(
+                select(Application.application_id)
+                .join(Notice)
+                .where(Notice.notice_number == cards.numbers[n])
+            )
+            done = resolve_review(session, app_id, actor="t", now=now, **decision)
+            session.commit()
+        return done
+
+    with pytest.raises(ReviewRefused, match="resident 00000000001's"):
+        resolve(0, resident_code="00000000002")
+    with pytest.raises(ReviewRefused, match="must be one of"):
+        resolve(1, reject_reason="no-such-reason")
+    assert resolve(0, resident_code="00000000001").state is S.MAILED
+    assert resolve(1, reject_reason="identity-not-confirmed").state is S.DESTRUCTION_DUE
+    assert cards.card(1).destruction_reason == "identity-not-confirmed"
+    # The new name is the resident's now: the sweep does not hold the card again.
+    assert cards.sweep(MAILED + timedelta(days=2)) == {}
+    assert cards.hand_over(0, MAILED + timedelta(days=3)).refused is None
+    with unit_of_work(db_url) as session:
+        open_items = session.scalars(select(ReviewItem).where(ReviewItem.status == "open")).all()
+        assert open_items == []
+    # Not held, not in review: the review command refuses, as before.
+    with pytest.raises(ReviewRefused, match="not needs_review"):
+        resolve(2, accept=True)
