@@ -34,6 +34,7 @@ from kofu.models.key_check import check_key
 from kofu.tasks.chunks.records import batches_with_work
 from kofu.tasks.chunks.retry import read_with_retry, with_db_retry
 from kofu.tasks.destruction.records import draw_list
+from kofu.tasks.lifecycle.core import STEP_WORDS
 from kofu.tasks.lifecycle.records import plan_sweep, waiting
 from kofu.tasks.lifecycle.task import sweep_task
 
@@ -117,17 +118,6 @@ def _draw(settings: Settings, day: date, font: str) -> dict | None:
         "pdf": str(drawn.pdf_path),
         "csv": str(drawn.csv_path),
     }
-
-
-STEP_WORDS = {
-    "remind": "reminders (再通知) to print",
-    "back-to-clock": "returned after their reminder: the reminder's clock runs on",
-    "reissue": "moved within the city: a new notice to the new address",
-    "destruction-due": "due for destruction",
-    "hold-for-register": "held: the resident is no longer eligible in the register",
-    "hold-for-name": "held for review: the register's name changed",
-    "release-hold": "staff holds ended: back to the clock",
-}
 
 
 def _publish(result: dict) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from rich.table import Table
 
+from kofu.tasks.lifecycle.core import STEP_WORDS
 from kofu.tasks.reports.core import MATCH_KINDS, match_kind_counts
 
 
@@ -103,4 +104,22 @@ def night_lines(settings, summary: dict, batches: list[dict]) -> list[str]:  # t
     )
     if reviews:
         lines.append(f"{reviews} application(s) wait for a person: `kofu queue list --kind review`")
+    after = summary.get("lifecycle")
+    if after and (after["steps"] or after.get("destruction_list")):
+        lines += lifecycle_lines(after)
+    return lines
+
+
+def lifecycle_lines(summary: dict) -> list[str]:
+    lines = [f"after the notice, as of {summary['as_of']}: {summary['cards']} card(s) looked at"]
+    lines += [f"  {n} {STEP_WORDS.get(step, step)}" for step, n in summary["steps"].items()]
+    printed = sum(len((b.get("print") or {}).get("files", [])) for b in summary["batches"].values())
+    if printed:
+        lines.append(f"  {printed} print file(s) written (reissued notices, reminders)")
+    drawn = summary.get("destruction_list")
+    if drawn:
+        lines.append(
+            f"destruction list {drawn['list_id']}: {drawn['cards']} card(s) to check, then"
+            f" `kofu destruction confirm {drawn['list_id']}`: {drawn['pdf']}"
+        )
     return lines

@@ -212,25 +212,10 @@ def lifecycle(
     summary = run_recorded(
         settings, "lifecycle", None, lambda: lifecycle_flow(as_of=day.isoformat())
     )
+    from kofu.cli.console import lifecycle_lines
+
     for line in lifecycle_lines(summary):
         say(line)
-
-
-def lifecycle_lines(summary: dict) -> list[str]:
-    from kofu.flows.lifecycle import STEP_WORDS
-
-    lines = [f"after the notice, as of {summary['as_of']}: {summary['cards']} card(s) looked at"]
-    lines += [f"  {n} {STEP_WORDS.get(step, step)}" for step, n in summary["steps"].items()]
-    printed = sum(len((b.get("print") or {}).get("files", [])) for b in summary["batches"].values())
-    if printed:
-        lines.append(f"  {printed} print file(s) written (reissued notices, reminders)")
-    drawn = summary.get("destruction_list")
-    if drawn:
-        lines.append(
-            f"destruction list {drawn['list_id']}: {drawn['cards']} card(s) to check, then"
-            f" `kofu destruction confirm {drawn['list_id']}`: {drawn['pdf']}"
-        )
-    return lines
 
 
 @destruction_app.command("list")

@@ -37,6 +37,18 @@ class Step(StrEnum):
     RELEASE_HOLD = "release-hold"  # a staff hold ended: back to the clock
 
 
+# Each step as staff read it (the sweep's artifact, `kofu lifecycle`, `kofu nightly`).
+STEP_WORDS = {
+    "remind": "reminders (再通知) to print",
+    "back-to-clock": "returned after their reminder: the reminder's clock runs on",
+    "reissue": "moved within the city: a new notice to the new address",
+    "destruction-due": "due for destruction",
+    "hold-for-register": "held: the resident is no longer eligible in the register",
+    "hold-for-name": "held for review: the register's name changed",
+    "release-hold": "staff holds ended: back to the clock",
+}
+
+
 @dataclass(frozen=True)
 class CardClock:
     """One card as the sweep sees it."""

@@ -410,3 +410,33 @@ def test_a_card_held_for_a_name_change_is_decided_by_a_person(kofu_env):
     # Not held, not in review: the review command refuses, as before.
     with pytest.raises(ReviewRefused, match="not needs_review"):
         resolve(2, accept=True)
+
+
+def test_the_rarer_steps_a_card_not_yet_mailed_and_a_return_during_a_staff_hold(kofu_env):
+    db_url = kofu_env.db_url
+    cards = _cards(db_url, 3)
+    with unit_of_work(db_url, write=True) as session:
+        # Cards 0 and 1 were printed but their mailing was never recorded.
+        for number in cards.numbers[:2]:
+            pk = session.scalar(select(Notice.application_pk).where(Notice.notice_number == number))
+            app = session.get_one(Application, pk)
+            app.state = S.NOTICE_GENERATED  # the fixture mailed them: undo it, as if not
+            card = session.scalar(select(Card).where(Card.application_pk == pk))
+            card.mailed_on = card.deadline = None
+        session.commit()
+    # The resident brings the notice anyway: it reached them, the card is handed over.
+    assert cards.hand_over(0, MAILED).refused is None
+    # A register change before the mailing holds the card all the same.
+    cards.resident(1, status=ResidentStatus.DECEASED)
+    assert cards.sweep(MAILED + timedelta(days=1)) == {
+        "hold-for-register": 1,
+        "destruction-due": 1,
+    }
+    # A return that arrives while a staff hold stops the clock ends the hold.
+    with unit_of_work(db_url, write=True) as session:
+        until = MAILED + timedelta(days=40)
+        hold_card(session, cards.numbers[2], HoldRequest(until, "入院"), MAILED, actor="t")
+        session.commit()
+    assert cards.returned(2, "not-collected", MAILED + timedelta(days=5)).outcome == "recorded"
+    assert cards.state(2) is S.RETURNED and cards.card(2).hold_kind is None
+    assert cards.sweep(MAILED + timedelta(days=6)) == {"remind": 1}
