@@ -89,7 +89,9 @@ def parse_month(text: str | None, today: date) -> Month:
     value = (text or "").strip()
     found = MONTH_FORMAT.fullmatch(value)
     if not found or not 1 <= int(found.group(2)) <= 12:
-        raise UserError(f"the month must be YYYY-MM, like 2026-11: not {value[:20]!r}")
+        raise UserError(
+            f"the month must be YYYY-MM (month 01 to 12), like 2026-11: not {value[:20]!r}"
+        )
     month = Month(int(found.group(1)), int(found.group(2)))
     latest = Month.of(today)
     if not FIRST_MONTH <= month <= latest:
