@@ -17,6 +17,7 @@ from kofu.base.private import set_private_umask
 from kofu.base.settings import Settings
 from kofu.cli import lifecycle as cli_lifecycle
 from kofu.cli import staff as cli_staff
+from kofu.cli import stats as cli_stats
 from kofu.cli.common import (
     ACTOR,
     OS_USER,
@@ -59,6 +60,7 @@ app.command("pickup")(cli_lifecycle.pickup)
 app.command("hold")(cli_lifecycle.hold)
 app.command("lifecycle")(cli_lifecycle.lifecycle)
 app.add_typer(cli_lifecycle.destruction_app, name="destruction")
+app.command("stats")(cli_stats.stats)
 
 
 @app.command("init-db")
