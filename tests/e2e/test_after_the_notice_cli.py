@@ -306,3 +306,33 @@ def test_the_dates_of_the_sweep_are_japan_days(desk, swept):
     assert shown.returncode == 0, shown.stderr
     assert f"{swept['moved']['notice_number']} of" in shown.stdout
     assert "(void: reissued)" in shown.stdout and "(current)" in shown.stdout
+
+
+def test_no_individual_number_in_what_the_commands_wrote(desk, swept):
+    """The reminders, the reissued notice, the print files, the destruction list and its
+    CSV, and the database: none holds an individual number of the delivery or register."""
+    from tests.e2e.test_nightly_flow import _number_patterns
+    from tests.helpers import ON_POSTGRES, database_bytes
+
+    listed = _cli(desk, "destruction", "list", "--json")  # drawn, if not drawn before
+    assert listed.returncode == 0, listed.stderr
+    with desk["register"].open(encoding="utf-8") as fh:
+        numbers = {r["individual_number"] for r in csv.DictReader(fh) if r["individual_number"]}
+    assert len(numbers) > 100
+    patterns = _number_patterns(sorted(numbers))
+    data_dir = desk["settings"].data_dir
+    searched = 0
+    for path in data_dir.rglob("*"):
+        if not path.is_file() or path.is_symlink() or (data_dir / "demo") in path.parents:
+            continue  # the demo folder holds the delivery and the register: the input
+        data = path.read_bytes()
+        if path.suffix == ".pdf":
+            text = "".join(page.extract_text() for page in PdfReader(path).pages)
+            data += text.replace(" ", "").replace("\n", "").encode()
+        searched += 1
+        assert not [p for p in patterns if p in data], f"{path} holds an individual number"
+    pdfs = [p.name for p in data_dir.rglob("*.pdf")]
+    assert any(n.startswith("RM") for n in pdfs) and any(n.startswith("destruction") for n in pdfs)
+    assert searched > 10
+    if ON_POSTGRES:
+        assert not [p for p in patterns if p in database_bytes(data_dir)]
