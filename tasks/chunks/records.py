@@ -37,7 +37,7 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -209,3 +209,17 @@ def _lock_chunk(session: Session, chunk: Chunk, state: ApplicationState) -> bool
     name = f"kofu-chunk:{chunk.batch_id}:{state.value}:{chunk.first_pk}".encode()
     key = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
     return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
+
+
+def without_row(claim: Claim, table: Any, chunk: Chunk) -> list[Application]:
+    """The claim's applications with no row of ``table`` yet (a letter stage's: one letter
+    per application, ever). Only this chunk's rows are read: the table grows every night,
+    the chunk does not."""
+    done = set(
+        claim.session.scalars(
+            select(table.application_pk).where(
+                table.application_pk.between(chunk.first_pk, chunk.last_pk)
+            )
+        )
+    )
+    return [app for app in claim.applications if app.id not in done]

@@ -12,7 +12,6 @@ print any 12-digit run that the data might carry.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,7 +22,13 @@ from reportlab.pdfgen import canvas
 
 from kofu.base.atomic import write_bytes_atomic
 from kofu.base.settings import EnvelopeWindow
-from kofu.tasks.letters.pdf import BODY_SIZE, TWELVE_DIGITS, _centred, _RecordingWriter
+from kofu.tasks.letters.pdf import (
+    BODY_SIZE,
+    _centred,
+    _RecordingWriter,
+    draw_contact,
+    finish_one_page,
+)
 from kofu.tasks.notices.address_block import (
     DEFAULT_WINDOW,
     Addressee,
@@ -34,8 +39,6 @@ from kofu.tasks.notices.page import (
     CONTENT_RIGHT,
     HEADER_TOP,
     LEADING,
-    MARGIN_BOTTOM,
-    PAGE_HEIGHT,
     SMALL_SIZE,
     WEEKDAYS,
     _draw_table,
@@ -127,18 +130,6 @@ def _draw_details(w: _Writer, top: float, c: ReminderContent) -> float:
     return _draw_table(w, top, rows)
 
 
-def _draw_contact(w: _Writer, top: float, c: ReminderContent) -> float:
-    top = w.heading(top, "お問い合わせ先")
-    return _draw_table(
-        w,
-        top,
-        [
-            [("窓口", c.contact_name, BODY_SIZE)],
-            [("電話番号", c.contact_phone, BODY_SIZE), ("受付時間", c.contact_hours, BODY_SIZE)],
-        ],
-    )
-
-
 def render_reminder_letter(
     content: ReminderContent, font_name: str, window: EnvelopeWindow = DEFAULT_WINDOW
 ) -> bytes:
@@ -167,19 +158,10 @@ def render_reminder_letter(
     items = (BRING_NOTICE.format(number=c.notice_number), *BRING_ITEMS[1:])
     top = _draw_bring_list(w, top + SECTION_GAP, items)
     top = w.body(top + 1 * mm, PROXY_NOTE, SMALL_SIZE)
-    top = _draw_contact(w, top + SECTION_GAP, c)
+    top = draw_contact(w, top + SECTION_GAP, c)
     top = w.body(top + 2 * mm, CROSSED_NOTE, SMALL_SIZE)
-    if top > PAGE_HEIGHT - MARGIN_BOTTOM:
-        # A long pickup place or contact can push the page this far; fail rather than print
-        # off the page.
-        raise ValueError(f"reminder letter {c.letter_number}: content does not fit on one page")
-    # Text extraction joins lines, so check the page as one whitespace-free string.
-    if TWELVE_DIGITS.search(re.sub(r"\s+", "", "".join(w.drawn))):
-        raise ValueError(f"reminder letter {c.letter_number}: a 12-digit number would be printed")
-
-    pdf.showPage()
-    pdf.save()
-    return buf.getvalue()
+    # A long pickup place or contact can push the page this far.
+    return finish_one_page(pdf, buf, w, top, f"reminder letter {c.letter_number}")
 
 
 def write_reminder_letter(

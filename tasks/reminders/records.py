@@ -24,7 +24,7 @@ from kofu.base.settings import Settings
 from kofu.models import Application, Card, Notice, Reminder, Resident, Stage, VisitWindow
 from kofu.tasks.chunks.core import Chunk, Outcome
 from kofu.tasks.chunks.loop import StageWork, run_chunk
-from kofu.tasks.chunks.records import Claim
+from kofu.tasks.chunks.records import Claim, without_row
 from kofu.tasks.notices.core import reminder_number
 from kofu.tasks.reminders.core import reminder_content
 from kofu.tasks.reminders.pdf import write_reminder_letter
@@ -54,14 +54,7 @@ class ReminderWork(StageWork[WrittenReminder]):
         self.out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def begin(self, claim: Claim) -> list[Application]:
-        done = set(
-            claim.session.scalars(
-                select(Reminder.application_pk).where(
-                    Reminder.application_pk.between(self.chunk.first_pk, self.chunk.last_pk)
-                )
-            )
-        )
-        return [app for app in claim.applications if app.id not in done]
+        return without_row(claim, Reminder, self.chunk)
 
     def compute(self, claim: Claim, app: Application) -> Outcome[WrittenReminder]:
         session = claim.session
