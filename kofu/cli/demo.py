@@ -74,6 +74,8 @@ def run_demo(
         f" {settings.destruction_dir}/"
     )
     console.print("one card:     kofu show APPLICATION_ID  (its dates after the notice)")
-    console.print(f"the month:    kofu stats --month {japan_today():%Y-%m}  (人口, 申請件数, 交付枚数, …)")
+    console.print(
+        f"the month:    kofu stats --month {japan_today():%Y-%m}  (人口, 申請件数, 交付枚数, …)"
+    )
     summary["two_months"] = dict(lived)
     return summary
