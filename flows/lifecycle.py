@@ -22,7 +22,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.states import State
 
 from kofu.base.clock import JST
-from kofu.base.errors import UserError
+from kofu.base.errors import UserError, is_disk_full
 from kofu.base.fonts import register_notice_font
 from kofu.base.secret import load_secret_key
 from kofu.base.settings import Settings, get_settings
@@ -84,7 +84,15 @@ def after_the_notice(settings: Settings, day: date, now: datetime) -> dict:
         for n, pks in enumerate(chunks, start=1)
     ]
     for future in futures:
-        steps.update(future.result())
+        try:
+            steps.update(future.result())
+        except Exception as exc:
+            if is_disk_full(exc):
+                raise
+            # Failed even after its retries: its cards stay where they were; the next
+            # night's sweep looks at them again.
+            get_run_logger().warning("sweep chunk failed (%s): its cards wait", type(exc).__name__)
+            steps["failed-chunks"] += 1
     printed = {}
     for batch in sorted(read_with_retry(settings.db_url, batches_with_work)):
         printed[batch] = run_batch(settings, batch, day, now)

@@ -46,6 +46,8 @@ STEP_WORDS = {
     "hold-for-register": "held: the resident is no longer eligible in the register",
     "hold-for-name": "held for review: the register's name changed",
     "release-hold": "staff holds ended: back to the clock",
+    "failed": "could not be moved (the run's log names each): left as they were",
+    "failed-chunks": "chunks failed after their retries: their cards wait for the next night",
 }
 
 

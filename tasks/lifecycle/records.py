@@ -14,6 +14,7 @@ stages prints both in the batch's next print file.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -33,7 +34,7 @@ from kofu.models import (
     VisitWindow,
     transition,
 )
-from kofu.models.db import unit_of_work
+from kofu.models.db import is_transient, unit_of_work
 from kofu.tasks.lifecycle.core import (
     REGISTER,
     CardClock,
@@ -48,6 +49,7 @@ from kofu.tasks.notices.addressee import addressee_digests
 from kofu.tasks.queues.records import open_review
 
 S = ApplicationState
+log = logging.getLogger("kofu")
 # The states the sweep looks at: a card with its notice, not yet handed over or due.
 SWEPT = (S.NOTICE_GENERATED, S.MAILED, S.RETURNED, S.REMINDED, S.ON_HOLD)
 MAX_STEPS = 4  # a card's steps in one night (see the module's docstring)
@@ -88,15 +90,34 @@ def sweep_cards(
     caller commits."""
     counts: Counter[str] = Counter()
     for found in _load(session, pks):
-        for _ in range(MAX_STEPS):
-            decision = decide(_clock(found), _register(found), as_of)
-            if decision.step is Step.NOTHING:
-                break
-            _apply(session, found, decision, as_of, rules)
-            counts[decision.step.value] += 1
-            if found.app.state not in SWEPT:
-                break
+        try:
+            # One card's steps in a savepoint: a card that cannot be moved (a bug, bad data)
+            # is left as it was, and the chunk's other cards go on.
+            with session.begin_nested():
+                counts.update(_steps(session, found, as_of, rules))
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # the chunk's task is retried whole
+            log.warning(
+                "sweep: application %s left as it was (%s)",
+                found.app.application_id,
+                type(exc).__name__,
+            )
+            counts["failed"] += 1
     return counts
+
+
+def _steps(session: Session, found: _Card, as_of: date, rules: LifecycleSettings) -> Counter[str]:
+    steps: Counter[str] = Counter()
+    for _ in range(MAX_STEPS):
+        decision = decide(_clock(found), _register(found), as_of)
+        if decision.step is Step.NOTHING:
+            break
+        _apply(session, found, decision, as_of, rules)
+        steps[decision.step.value] += 1
+        if found.app.state not in SWEPT:
+            break
+    return steps
 
 
 def _load(session: Session, pks: tuple[int, ...]) -> list[_Card]:

@@ -440,3 +440,23 @@ def test_the_rarer_steps_a_card_not_yet_mailed_and_a_return_during_a_staff_hold(
     assert cards.returned(2, "not-collected", MAILED + timedelta(days=5)).outcome == "recorded"
     assert cards.state(2) is S.RETURNED and cards.card(2).hold_kind is None
     assert cards.sweep(MAILED + timedelta(days=6)) == {"remind": 1}
+
+
+def test_a_card_that_cannot_be_moved_is_left_and_the_others_go_on(kofu_env):
+    db_url = kofu_env.db_url
+    cards = _cards(db_url, 3)
+    on = MAILED + timedelta(days=1)
+    with unit_of_work(db_url, write=True) as session:
+        hold_card(session, cards.numbers[1], HoldRequest(on, "入院"), MAILED, actor="t")
+        session.commit()
+    with unit_of_work(db_url, write=True) as session:
+        # Bad data (by hand, in the database): the state the hold came from is no state.
+        pk = session.scalar(
+            select(Notice.application_pk).where(Notice.notice_number == cards.numbers[1])
+        )
+        session.scalar(select(Card).where(Card.application_pk == pk)).held_from = "bogus"
+        session.commit()
+    # Every card past its deadline: the two good ones are reminded, the bad one is left.
+    assert cards.sweep(DEADLINE + timedelta(days=1)) == {"remind": 2, "failed": 1}
+    assert [cards.state(n) for n in range(3)] == [S.REMINDED, S.ON_HOLD, S.REMINDED]
+    assert cards.card(1).held_from == "bogus"  # rolled back to as it was, nothing half-done
