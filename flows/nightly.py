@@ -19,7 +19,7 @@ from prefect.states import State
 
 from kofu.base import stops
 from kofu.base.clock import JST
-from kofu.base.errors import UserError
+from kofu.base.errors import UserError, is_disk_full
 from kofu.base.paths import check_batch_id
 from kofu.base.secret import load_secret_key
 from kofu.base.settings import Settings, get_settings
@@ -88,13 +88,29 @@ def _night(inbox: str | None, batch_id: str | None) -> dict | State:
             done[-1][1]["retried"] = retried
         # After the notice: reminders, reissues, holds and the destruction list
         # (flows/lifecycle.py), then what they left printed.
-        after = after_the_notice(settings, today, now)
+        after = _after_the_notice(settings, today, now)
         progress.step("after the notice")
         rows = None if inbox else [delivery_row(d, not_taken) for d in deliveries]
         summaries = publish_night(settings, done, today, progress, rows, settings.inbox_dir)
         result = dict(summaries[-1]) if summaries else _empty_night(settings)
         result.update(batches=summaries, deliveries=rows or [], retried=retried, lifecycle=after)
         return final_state(result, left_behind(settings), len(not_taken))
+
+
+def _after_the_notice(settings: Settings, today: date, now: datetime) -> dict | None:
+    """The sweep after the notice; its failure does not undo the night: the night's own
+    artifacts still go out, and the next night sweeps again."""
+    try:
+        return after_the_notice(settings, today, now)
+    except Exception as exc:
+        if isinstance(exc, stops.RunStopped | UserError) or is_disk_full(exc):
+            raise
+        get_run_logger().error(
+            "the sweep after the notice failed (%s): the next night sweeps again, or"
+            " `kofu lifecycle` now",
+            type(exc).__name__,
+        )
+        return None
 
 
 def _check_parameters(inbox: str | None, batch_id: str | None) -> None:
