@@ -17,7 +17,7 @@ from kofu.models import Application, ApplicationState, Card, Notice, Resident, t
 from kofu.tasks.audit.records import record as audit_record
 from kofu.tasks.destruction.records import supersede_lists_with
 from kofu.tasks.handover.core import PickupFacts, Refusal, refusal
-from kofu.tasks.returns.core import shown_number
+from kofu.tasks.returns.core import safe_number, shown_number
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,11 @@ def pickup(
     notice = session.scalar(select(Notice).where(Notice.notice_number == number))
     if notice is None:
         shown = shown_number(number)
-        refused = Refusal("unknown-notice", f"no notice {shown}: check the number on the notice")
+        refused = Refusal(
+            "unknown-notice", f"no notice has {shown}: check the number on the notice"
+        )
         _audit(session, None, mask_individual_numbers(number), on, refused, actor, os_user)
-        return Handover(shown, None, refused)
+        return Handover(safe_number(number), None, refused)
     app = session.get_one(Application, notice.application_pk)
     card = session.scalar(select(Card).where(Card.application_pk == app.id))
     refused = refusal(_facts(session, app, notice, card, number))

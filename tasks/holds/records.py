@@ -35,7 +35,7 @@ def hold_card(
     commits."""
     notice = session.scalar(select(Notice).where(Notice.notice_number == number))
     if notice is None:
-        raise UserError(f"no notice {shown_number(number)}: check the number on the notice")
+        raise UserError(f"no notice has {shown_number(number)}: check the number on the notice")
     if notice.voided_at is not None:
         raise UserError(f"notice {number} is void ({notice.void_reason or 'withdrawn'})")
     app = session.get_one(Application, notice.application_pk)

@@ -41,10 +41,16 @@ def check_notice_number(value: str) -> str:
     return value
 
 
+def safe_number(value: str) -> str:
+    """A number no notice has, as it may be shown: itself, unless it could be an individual
+    number (it passes the check digit: a notice number has the same 4-4-4 shape)."""
+    return "[individual-number]" if individual_numbers_in(value) else value
+
+
 def shown_number(value: str) -> str:
     """A notice number as a message may repeat it when no notice has it: masked if it could
     be an individual number (a notice number has the same 4-4-4 shape)."""
-    return "that number" if individual_numbers_in(value) else value
+    return "that number" if individual_numbers_in(value) else f"the number {value}"
 
 
 def check_return(notice_number: str, reason: str, returned_on: date, today: date) -> ReturnRow:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from kofu.base.mynumber import mask_individual_numbers
 from kofu.models import Application, ApplicationState, Card, Notice, transition
 from kofu.tasks.audit.records import record as audit_record
-from kofu.tasks.returns.core import ReturnRow, shown_number
+from kofu.tasks.returns.core import ReturnRow, safe_number
 
 S = ApplicationState
 # A card in the post, or back at the office on a hold, can come back.
@@ -62,7 +62,7 @@ def _record(session: Session, row: ReturnRow) -> Recorded:
     number = row.notice_number
     notice = session.scalar(select(Notice).where(Notice.notice_number == number))
     if notice is None:
-        return Recorded(shown_number(number), "refused", "no such notice")
+        return Recorded(safe_number(number), "refused", "no notice has it")
     app = session.get_one(Application, notice.application_pk)
     card = session.scalar(select(Card).where(Card.application_pk == app.id))
     if notice.voided_at is not None:

@@ -294,7 +294,7 @@ def test_a_return_that_cannot_be_is_refused_alone(kofu_env):
         )
         session.commit()
     assert [(r.outcome, r.why) for r in done] == [
-        ("refused", "no such notice"),
+        ("refused", "no notice has it"),
         ("refused", "the card was handed over"),
         ("refused", "returned before it was mailed"),
         ("recorded", None),

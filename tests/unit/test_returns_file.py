@@ -56,3 +56,15 @@ def test_a_bad_line_refuses_the_file_naming_the_line(line, words):
 def test_a_file_that_is_not_a_returns_csv_is_refused(data, words):
     with pytest.raises(UserError, match=words):
         parse_returns(data, TODAY)
+
+
+def test_a_number_no_notice_has_is_never_repeated_when_it_could_be_an_individual_number():
+    from kofu.base.mynumber import check_digit
+    from kofu.tasks.returns.core import safe_number, shown_number
+
+    eleven = "12345678901"
+    number = f"{eleven}{check_digit(eleven)}"
+    shaped = f"{number[:4]}-{number[4:]}"  # a notice number's shape
+    other = f"{number[:4]}-{number[4:11]}{(int(number[11]) + 1) % 10}"  # wrong check digit
+    assert safe_number(shaped) == "[individual-number]" and shown_number(shaped) == "that number"
+    assert safe_number(other) == other and shown_number(other) == f"the number {other}"
