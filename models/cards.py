@@ -1,4 +1,4 @@
-"""After the notice: each card's life until its handover or its destruction (DESIGN.md,
+"""After the notice: each card's life until its handover or its destruction (docs/daily-work.md,
 "After the notice"), the reminders (再通知) and the destruction lists (廃棄).
 
 The application's state says where the card is (models/states.py); these tables hold the

@@ -10,7 +10,7 @@ class ApplicationState(StrEnum):
     PHOTO_OK = "photo_ok"
     MATCHED = "matched"
     NOTICE_GENERATED = "notice_generated"
-    # After the notice (DESIGN.md, "After the notice"): the card's life until it is handed
+    # After the notice (docs/formats.md, "Application states"): the card's life until it is handed
     # over or destroyed (kofu.tasks.lifecycle).
     MAILED = "mailed"
     PICKED_UP = "picked_up"

@@ -228,7 +228,7 @@ class FailureRetry(BaseModel):
 
 
 class LifecycleSettings(BaseModel):
-    """After the notice ([lifecycle] in the settings file; DESIGN.md, "After the notice").
+    """After the notice ([lifecycle] in the settings file; docs/daily-work.md, "After the notice").
     The pickup deadline itself is ``[notice] pickup_days``, counted from the mailing."""
 
     model_config = {"extra": "forbid"}

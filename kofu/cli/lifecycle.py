@@ -1,4 +1,4 @@
-"""The commands after the notice (DESIGN.md, "After the notice"): the mailing, returned
+"""The commands after the notice (docs/daily-work.md, "After the notice"): the mailing, returned
 mail, the handover at the counter, holds, the night's sweep and the destruction list.
 
 A notice is named by the number printed on it (its QR code holds the same), never by the

@@ -1,6 +1,6 @@
 """Whether a card may be handed over (交付) at the counter: values in, a refusal or None out.
 
-``kofu pickup NOTICE_NUMBER`` hands a card over only when all of these hold (DESIGN.md,
+``kofu pickup NOTICE_NUMBER`` hands a card over only when all of these hold (docs/daily-work.md,
 "After the notice"): the notice presented is the application's current one (not void, not
 reissued); the card is in a state it can be handed over from (its notice printed, mailed,
 reminded, due for destruction but not yet destroyed, or held by staff: a staff hold only

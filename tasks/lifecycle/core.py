@@ -1,5 +1,5 @@
 """The card's clocks after the notice, and what the night's sweep does to one card: values in,
-a decision out (DESIGN.md, "After the notice"). No Prefect, no database.
+a decision out (docs/daily-work.md, "After the notice"). No Prefect, no database.
 
 - The pickup deadline (交付期限) runs from the mailing, ``[notice] pickup_days``, and is never
   earlier than the date printed on the notice.

@@ -152,7 +152,7 @@ S = ApplicationState
 MATCHED_TO = frozenset(
     {S.MATCHED, S.INELIGIBLE, S.WITHDRAWN, S.PICKED_UP, S.DESTROYED} | AFTER_NOTICE
 )
-# A card's lifecycle events (DESIGN.md, "Output"), in the order they happen.
+# A card's lifecycle events (docs/formats.md, "The export"), in the order they happen.
 LIFECYCLE_DATES = (
     "mailed_on",
     "returned_on",

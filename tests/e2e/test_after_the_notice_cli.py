@@ -1,4 +1,4 @@
-"""After the notice through the CLI of DESIGN.md, on a real night's notices: `kofu mail`,
+"""After the notice through the CLI of docs/formats.md, on a real night's notices: `kofu mail`,
 `kofu returns import|record`, a register import, `kofu lifecycle --as-of` (a real Prefect
 flow run, which prints the reissued notice and the reminder into the batch's next print
 file), `kofu pickup` with its refusals, `kofu hold`, `kofu destruction list|confirm`, and
