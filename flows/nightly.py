@@ -1,4 +1,5 @@
-"""The nightly issuance run: intake -> photos -> matching -> notices -> print batch.
+"""The nightly issuance run: intake -> photos -> matching -> notices -> print batch, then
+the sweep after the notice (flows/lifecycle.py).
 
 Without ``inbox`` (the scheduled run), it takes in every delivery folder of the inbox that
 is ready and not yet taken in, oldest first, each as its own batch (tasks/intake/inbox.py); a night
@@ -18,7 +19,7 @@ from prefect.states import State
 
 from kofu.base import stops
 from kofu.base.clock import JST
-from kofu.base.errors import UserError
+from kofu.base.errors import UserError, is_disk_full
 from kofu.base.paths import check_batch_id
 from kofu.base.secret import load_secret_key
 from kofu.base.settings import Settings, get_settings
@@ -26,6 +27,7 @@ from kofu.flows.artifacts import Progress, final_state, left_behind, publish_nig
 from kofu.flows.deliveries import delivery_row, inbox_deliveries, run_intake
 from kofu.flows.failures import take_failure_items
 from kofu.flows.lease import begin_run, run_lock
+from kofu.flows.lifecycle import after_the_notice
 from kofu.flows.runners import KofuTaskRunner
 from kofu.flows.stages import STAGE_STEPS, run_batch, stoppable
 from kofu.models.db import upgrade_schema
@@ -76,17 +78,39 @@ def _night(inbox: str | None, batch_id: str | None) -> dict | State:
         deliveries = [Delivery(Path(inbox), "ready")] if inbox else inbox_deliveries(settings)
         ready = [d for d in deliveries if d.status == "ready"]
         steps = [f"{d.batch_id} {step}" for d in ready for step in ("intake", *STAGE_STEPS)]
-        progress = Progress(flow_run.name or "nightly", [*steps, "earlier batches"])
+        progress = Progress(
+            flow_run.name or "nightly", [*steps, "earlier batches", "after the notice"]
+        )
         done, refused = _tonight(settings, ready, inbox, batch_id, today, now, progress)
         not_taken = [d for d in deliveries if d.status == "refused"] + refused
         retried = _earlier_batches(settings, due, {b for b, _ in done}, today, now, progress)
         if retried and done:
             done[-1][1]["retried"] = retried
+        # After the notice: reminders, reissues, holds and the destruction list
+        # (flows/lifecycle.py), then what they left printed.
+        after = _after_the_notice(settings, today, now)
+        progress.step("after the notice")
         rows = None if inbox else [delivery_row(d, not_taken) for d in deliveries]
         summaries = publish_night(settings, done, today, progress, rows, settings.inbox_dir)
         result = dict(summaries[-1]) if summaries else _empty_night(settings)
-        result.update(batches=summaries, deliveries=rows or [], retried=retried)
+        result.update(batches=summaries, deliveries=rows or [], retried=retried, lifecycle=after)
         return final_state(result, left_behind(settings), len(not_taken))
+
+
+def _after_the_notice(settings: Settings, today: date, now: datetime) -> dict | None:
+    """The sweep after the notice; its failure does not undo the night: the night's own
+    artifacts still go out, and the next night sweeps again."""
+    try:
+        return after_the_notice(settings, today, now)
+    except Exception as exc:
+        if isinstance(exc, stops.RunStopped | UserError) or is_disk_full(exc):
+            raise
+        get_run_logger().error(
+            "the sweep after the notice failed (%s): the next night sweeps again, or"
+            " `kofu lifecycle` now",
+            type(exc).__name__,
+        )
+        return None
 
 
 def _check_parameters(inbox: str | None, batch_id: str | None) -> None:

@@ -34,10 +34,19 @@ from kofu.tasks.notices.task import generate_notices_task
 from kofu.tasks.photos.task import check_photos_task
 from kofu.tasks.printing.records import plan_print_files
 from kofu.tasks.printing.task import print_file_task
+from kofu.tasks.reminders.task import write_reminders_task
 from kofu.tasks.visits.task import assign_visit_windows_task
 
 # The steps of run_stages, in order, as the progress artifact names them.
-STAGE_STEPS = ("photos", "letters", "matching", "visit windows", "notices", "print batch")
+STAGE_STEPS = (
+    "photos",
+    "letters",
+    "reminders",
+    "matching",
+    "visit windows",
+    "notices",
+    "print batch",
+)
 
 
 def stoppable(run: Callable[[], dict | State]) -> dict | State:
@@ -87,7 +96,8 @@ def run_stages(
     now: datetime,
     progress: Progress | None = None,
 ) -> dict:
-    """photos -> letters -> matching -> notices -> print batch, each in chunks of applications.
+    """photos -> letters -> reminders -> matching -> notices -> print batch, each in chunks of
+    applications.
     ``progress`` is told as each chunk and step finishes (STAGE_STEPS)."""
     size = settings.municipality.chunk_size
     # Built here, before any chunk runs: a bad [matching] section stops the run with one line.
@@ -100,6 +110,8 @@ def run_stages(
         ),
         # Refused photos get their letter (再申請のお願い); the stage moves no application.
         Stage.LETTERS: lambda c: write_letters_task.submit(settings, c, issued_on, now),
+        # Cards the sweep reminded get their reminder (再通知); no application moves either.
+        Stage.REMINDERS: lambda c: write_reminders_task.submit(settings, c, now),
         Stage.MATCHING: lambda c: match_task.submit(settings.db_url, rules, c, now),
         Stage.NOTICES: lambda c: generate_notices_task.submit(settings, c, issued_on, now),
     }

@@ -3,6 +3,7 @@
 from kofu.models.applications import Application, Batch, RejectedLine, transition
 from kofu.models.audit import AuditEvent
 from kofu.models.base import Base
+from kofu.models.cards import Card, DestructionList, DestructionListItem, Reminder
 from kofu.models.key_check import KeyCheck
 from kofu.models.leases import RunLease
 from kofu.models.notices import Notice, PrintBatch, RefusalLetter
@@ -25,6 +26,9 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Batch",
+    "Card",
+    "DestructionList",
+    "DestructionListItem",
     "FailureItem",
     "FailureStatus",
     "IllegalTransition",
@@ -33,6 +37,7 @@ __all__ = [
     "PrintBatch",
     "RefusalLetter",
     "RejectedLine",
+    "Reminder",
     "Resident",
     "ResidentStatus",
     "RunLease",

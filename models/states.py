@@ -10,10 +10,15 @@ class ApplicationState(StrEnum):
     PHOTO_OK = "photo_ok"
     MATCHED = "matched"
     NOTICE_GENERATED = "notice_generated"
+    # After the notice (docs/formats.md, "Application states"): the card's life until it is handed
+    # over or destroyed (kofu.tasks.lifecycle).
     MAILED = "mailed"
     PICKED_UP = "picked_up"
     RETURNED = "returned"
-    EXPIRED = "expired"
+    REMINDED = "reminded"
+    ON_HOLD = "on_hold"
+    DESTRUCTION_DUE = "destruction_due"
+    DESTROYED = "destroyed"
     NEEDS_REVIEW = "needs_review"
     # Business outcomes: final answers about the application.
     INVALID = "invalid"
@@ -38,13 +43,54 @@ ALLOWED_TRANSITIONS: dict[ApplicationState, frozenset[ApplicationState]] = {
     # Back to a person when a second application of the same resident turns up before the
     # notice is written (tasks/duplicates/records.py); withdrawn when a person lets the other stand.
     S.MATCHED: frozenset({S.NOTICE_GENERATED, S.NEEDS_REVIEW, S.WITHDRAWN}),
-    S.NOTICE_GENERATED: frozenset({S.MAILED, S.WITHDRAWN}),
-    S.MAILED: frozenset({S.PICKED_UP, S.RETURNED, S.EXPIRED, S.WITHDRAWN}),
-    S.RETURNED: frozenset({S.WITHDRAWN}),
-    S.EXPIRED: frozenset({S.WITHDRAWN}),
+    # After the notice. A register change (moved out, died, removed) holds the card, then
+    # puts it on the destruction list; a staff hold stops the clock until a date.
+    # Handed over before its mailing was recorded: the resident holds the notice, so it
+    # reached them (a `kofu mail` forgotten must not turn a resident away).
+    S.NOTICE_GENERATED: frozenset({S.MAILED, S.PICKED_UP, S.ON_HOLD, S.WITHDRAWN}),
+    S.MAILED: frozenset({S.PICKED_UP, S.RETURNED, S.REMINDED, S.ON_HOLD, S.WITHDRAWN}),
+    # A return: the register decides. Moved within the city: back to matched, for a new
+    # notice to the new address (the old one is void); no longer eligible: destruction;
+    # same address: the one reminder.
+    S.RETURNED: frozenset({S.MATCHED, S.REMINDED, S.DESTRUCTION_DUE, S.ON_HOLD, S.WITHDRAWN}),
+    S.REMINDED: frozenset({S.PICKED_UP, S.RETURNED, S.DESTRUCTION_DUE, S.ON_HOLD, S.WITHDRAWN}),
+    # A hold ends back where the card was, picked up (a staff hold only), or destruction.
+    S.ON_HOLD: frozenset(
+        {
+            S.NOTICE_GENERATED,
+            S.MAILED,
+            S.RETURNED,
+            S.REMINDED,
+            S.PICKED_UP,
+            S.DESTRUCTION_DUE,
+            S.WITHDRAWN,
+        }
+    ),
+    # Until a person confirms the destruction, the card can still be handed over.
+    S.DESTRUCTION_DUE: frozenset({S.DESTROYED, S.PICKED_UP}),
 }
 
 FINAL_OUTCOMES = frozenset({S.INVALID, S.PHOTO_REJECTED, S.NO_MATCH, S.INELIGIBLE, S.WITHDRAWN})
+
+# A card is in progress from the match until it is handed over or destroyed (or its
+# application withdrawn): one resident has at most one (kofu.tasks.duplicates). A
+# ``needs_review`` application counts only when a duplicate hold gave it its resident.
+CARD_IN_PROGRESS = frozenset(
+    {
+        S.MATCHED,
+        S.NOTICE_GENERATED,
+        S.MAILED,
+        S.RETURNED,
+        S.REMINDED,
+        S.ON_HOLD,
+        S.DESTRUCTION_DUE,
+        S.NEEDS_REVIEW,
+    }
+)
+# The card's life after the notice: the states the lifecycle sweep and `kofu pickup` act on.
+AFTER_NOTICE = frozenset(
+    {S.NOTICE_GENERATED, S.MAILED, S.RETURNED, S.REMINDED, S.ON_HOLD, S.DESTRUCTION_DUE}
+)
 
 
 class IllegalTransition(Exception):
@@ -95,6 +141,10 @@ class Stage(StrEnum):
     VISITS = "visits"
     NOTICES = "notices"
     LETTERS = "letters"
+    # After the notice: the night's sweep (tasks/lifecycle) and the reminder letters it
+    # leaves (tasks/reminders).
+    LIFECYCLE = "lifecycle"
+    REMINDERS = "reminders"
     PRINT = "print"
 
 
@@ -106,5 +156,7 @@ STAGE_INPUT: dict[Stage, ApplicationState | None] = {
     Stage.MATCHING: S.PHOTO_OK,
     Stage.VISITS: S.MATCHED,
     Stage.NOTICES: S.MATCHED,
+    Stage.LIFECYCLE: None,
+    Stage.REMINDERS: S.REMINDED,
     Stage.PRINT: None,
 }

@@ -26,12 +26,21 @@ class TZDateTime(TypeDecorator[datetime]):
     """A moment, always read back aware: the one place SQLite's naive datetimes are made
     whole. PostgreSQL (timestamptz) keeps the instant and gives it back aware, in UTC
     (models/db.py sets the session's zone). SQLite keeps the wall-clock time the value was
-    written with and drops its offset: kofu writes its own stamps in UTC (models/base.py
-    utcnow), so a naive value read back is UTC."""
+    written with and drops its offset: an aware value is written in UTC (kofu's own stamps
+    are UTC already, models/base.py utcnow), so a naive value read back is UTC."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
     naive_zone: tzinfo = UTC
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        # SQLite writes an aware value's wall-clock time and drops its offset, and reads a
+        # naive value back in ``naive_zone``: so write it in that zone, and a value given in
+        # another zone (a stamp with +00:00, a query's bound in Japan time) keeps its instant.
+        # PostgreSQL keeps the instant itself.
+        if value is not None and value.tzinfo is not None and dialect.name == "sqlite":
+            return value.astimezone(self.naive_zone)
+        return value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
@@ -41,8 +50,9 @@ class TZDateTime(TypeDecorator[datetime]):
 
 class JapanDateTime(TZDateTime):
     """A moment that arrives with its Japan offset (+09:00: an application's
-    ``submitted_at``, from J-LIS) and is written as it came: SQLite keeps its wall-clock
-    time in Japan, so a naive value read back is Japan time."""
+    ``submitted_at``, from J-LIS). SQLite keeps its wall-clock time in Japan (a value given
+    with another offset is written in Japan time first), so a naive value read back is
+    Japan time."""
 
     cache_ok = True
     naive_zone = JST

@@ -227,6 +227,30 @@ class FailureRetry(BaseModel):
         return timedelta(hours=min(self.first_delay_hours * 2 ** (attempts - 1), 24))
 
 
+class LifecycleSettings(BaseModel):
+    """After the notice ([lifecycle] in the settings file; docs/daily-work.md, "After the notice").
+    The pickup deadline itself is ``[notice] pickup_days``, counted from the mailing."""
+
+    model_config = {"extra": "forbid"}
+
+    # The reminder's (再通知) new deadline: days from the reminder.
+    reminder_pickup_days: int = Field(default=30, ge=1, le=365)
+    # From the reminder until the card is due for destruction (交付中止): 90 days follows
+    # the national notice of 2017.
+    destruction_after_days: int = Field(default=90, ge=1, le=730)
+    # The longest a staff hold may stop the clock, from the day it is set.
+    max_hold_days: int = Field(default=365, ge=1, le=1095)
+
+    @model_validator(mode="after")
+    def _destruction_after_the_deadline(self) -> LifecycleSettings:
+        if self.destruction_after_days < self.reminder_pickup_days:
+            raise ValueError(
+                "destruction_after_days must not come before the reminder's deadline"
+                " (reminder_pickup_days)"
+            )
+        return self
+
+
 class Municipality(BaseModel):
     name: str
     code: str = ""
@@ -236,6 +260,7 @@ class Municipality(BaseModel):
     print: PrintSettings = PrintSettings()
     matching: MatchingRules = MatchingRules()
     failures: FailureRetry = FailureRetry()
+    lifecycle: LifecycleSettings = LifecycleSettings()
     # Applications per Prefect task: each task run costs ~50 ms of orchestration,
     # so hundreds per chunk keep that under a few percent of the work.
     chunk_size: int = Field(default=500, ge=1, le=10_000)
@@ -296,6 +321,18 @@ class Settings(BaseSettings):
     @property
     def print_dir(self) -> Path:
         return self.data_dir / "print"
+
+    @property
+    def reminders_dir(self) -> Path:
+        return self.data_dir / "reminders"
+
+    @property
+    def destruction_dir(self) -> Path:
+        return self.data_dir / "destruction"
+
+    @property
+    def stats_dir(self) -> Path:
+        return self.data_dir / "stats"
 
     @property
     def prefect_home(self) -> Path:

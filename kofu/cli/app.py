@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -15,8 +14,10 @@ import typer
 from kofu.base.errors import UserError
 from kofu.base.paths import check_batch_id, check_text_path
 from kofu.base.private import set_private_umask
-from kofu.base.settings import Settings, print_password
+from kofu.base.settings import Settings
+from kofu.cli import lifecycle as cli_lifecycle
 from kofu.cli import staff as cli_staff
+from kofu.cli import stats as cli_stats
 from kofu.cli.common import (
     ACTOR,
     OS_USER,
@@ -26,11 +27,13 @@ from kofu.cli.common import (
     error_line,
     error_text,
     fail,
+    known_batch,
     load_settings,
     out,
     ready_db,
     say,
 )
+from kofu.cli.runs import check_key_matches, check_run_settings, run_recorded, stopped
 
 try:  # typer 0.2x carries its own copy of click
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
@@ -50,6 +53,14 @@ app.add_typer(cli_staff.queue_app, name="queue")
 app.add_typer(cli_staff.review_app, name="review")
 app.add_typer(cli_staff.audit_app, name="audit")
 app.command("show")(cli_staff.show)
+# After the notice (kofu/cli/lifecycle.py).
+app.command("mail")(cli_lifecycle.mail)
+app.add_typer(cli_lifecycle.returns_app, name="returns")
+app.command("pickup")(cli_lifecycle.pickup)
+app.command("hold")(cli_lifecycle.hold)
+app.command("lifecycle")(cli_lifecycle.lifecycle)
+app.add_typer(cli_lifecycle.destruction_app, name="destruction")
+app.command("stats")(cli_stats.stats)
 
 
 @app.command("init-db")
@@ -124,12 +135,12 @@ def nightly(
         check_text_path(inbox, "the delivery folder")
         named_by = "--batch-id" if batch_id else "--inbox's folder name"
         check_batch_id(batch_id or inbox.resolve().name, named_by)
-    _check_key(settings)  # fail before starting a run, not inside it
-    _check_run_settings(settings)
+    check_key_matches(settings)  # fail before starting a run, not inside it
+    check_run_settings(settings)
     from kofu.flows.nightly import nightly as nightly_flow
 
     named = batch_id or (inbox.name if inbox else None)
-    summary = _run_recorded(
+    summary = run_recorded(
         settings,
         "nightly-run",
         named,
@@ -138,134 +149,19 @@ def nightly(
     _print_night(settings, summary)
 
 
-def _run_recorded(
-    settings: Settings, action: str, batch_id: str | None, run: Callable[[], dict]
-) -> dict:
-    """A run started by hand: the trail says who started it and how it ended (counts only;
-    each application's own row says what happened to it)."""
-    from kofu.base import stops
-    from kofu.flows.runtime import embedded_server
-    from kofu.models.run_lock import reserved
-    from kofu.tasks.audit.records import record_run
-
-    try:
-        # The lock is taken here, before Prefect starts: a second run started at the same
-        # moment is refused with one line, not with a failed flow run's traceback. SIGTERM
-        # or Ctrl-C: the run stops at a chunk boundary (kofu/base/stops.py).
-        with reserved(settings.db_url), stops.catching(), embedded_server():
-            summary = run()
-        if stops.requested() is not None:
-            raise stops.RunStopped(stops.requested() or 0)
-    except Exception as exc:
-        error = error_text(exc)
-        signum = stops.requested()
-        if signum is not None:
-            error = str(stops.RunStopped(signum))
-        audit_refusal(
-            settings,
-            lambda s: record_run(
-                s, action, actor=ACTOR, os_user=OS_USER, batch_id=batch_id, error=error
-            ),
-        )
-        if signum is not None:
-            _stopped(settings, signum, action, batch_id)
-        from kofu.base.errors import is_disk_full
-        from kofu.models.db import disk_full_error
-
-        if is_disk_full(exc):  # one line saying where, whichever step found the disk full
-            raise disk_full_error(
-                exc, "the run's files", settings.data_dir, batch_id, settings.db_url
-            ) from None
-        raise
-    audit(
-        settings,
-        lambda s: record_run(
-            s, action, actor=ACTOR, os_user=OS_USER, batch_id=batch_id, summary=summary
-        ),
-    )
-    return summary
-
-
-def _stopped(settings: Settings, signum: int, action: str, batch_id: str | None) -> None:
-    """The one line of a run stopped by SIGTERM or Ctrl-C, and its exit code (143, 130)."""
-    from kofu.base import stops
-    from kofu.cli.common import err
-
-    again = f"kofu rerun --batch-id {batch_id}" if action == "rerun" else "kofu nightly"
-    err.print(
-        f"kofu: {stops.RunStopped(signum)}; {_waiting(settings)} application(s) left as they"
-        f" were (their last recorded state); `{again}` goes on from there",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
-    raise typer.Exit(stops.EXIT_CODES.get(signum, 128 + signum))
-
-
-def _waiting(settings: Settings) -> int | str:
-    """Applications still in a working state (received, photo_ok, matched)."""
-    from sqlalchemy import func, select
-
-    from kofu.models import Application, ApplicationState
-    from kofu.models.db import unit_of_work
-
-    working = (ApplicationState.RECEIVED, ApplicationState.PHOTO_OK, ApplicationState.MATCHED)
-    try:
-        with unit_of_work(settings.db_url) as session:
-            query = select(func.count()).where(Application.state.in_(working))
-            return session.scalar(query) or 0
-    except Exception:  # noqa: BLE001 - the count is a courtesy; the stop line goes out
-        return "?"
-
-
-def _check_run_settings(settings: Settings) -> None:
-    """What a run would otherwise find wrong only once started: fail with one line now."""
-    from kofu.flows.runners import runner_choice
-    from kofu.models.run_lock import check_free
-    from kofu.tasks.matching.scoring import ScoringRules
-    from kofu.tasks.photos.landmarks import check_installed
-
-    runner_choice()  # KOFU_TASK_RUNNER and KOFU_WORKERS
-    check_installed()  # the face model and MediaPipe
-    print_password(settings)  # the print batches' encryption
-    ScoringRules.from_settings(settings.municipality.matching)
-    ready_db(settings)
-    check_free(settings.db_url)  # another run is writing: say so before starting a flow
-
-
 @app.command()
 def rerun(batch_id: Annotated[str, typer.Option(help="The batch to rerun.")]) -> None:
     """Rerun the failed items of a batch, and carry on what a person decided."""
     settings = load_settings()
     check_batch_id(batch_id)
     ready_db(settings)
-    _known_batch(settings, batch_id)
-    _check_key(settings)
-    _check_run_settings(settings)
+    known_batch(settings, batch_id)
+    check_key_matches(settings)
+    check_run_settings(settings)
     from kofu.flows.rerun import rerun_failed
 
-    summary = _run_recorded(settings, "rerun", batch_id, lambda: rerun_failed(batch_id=batch_id))
+    summary = run_recorded(settings, "rerun", batch_id, lambda: rerun_failed(batch_id=batch_id))
     _print_night(settings, summary)
-
-
-def _check_key(settings: Settings) -> None:
-    """The secret key is there, and is the one the database was made with."""
-    from kofu.base.secret import load_secret_key
-    from kofu.models.key_check import check_key
-
-    key = load_secret_key(settings)
-    ready_db(settings)
-    check_key(settings.db_url, key)
-
-
-def _known_batch(settings: Settings, batch_id: str) -> None:
-    from kofu.models import Batch
-    from kofu.models.db import unit_of_work
-
-    with unit_of_work(settings.db_url) as session:
-        if session.get(Batch, batch_id) is None:
-            # The id is the delivery folder's name, typed by staff: safe to repeat.
-            fail(f"no batch {batch_id!r}: see `kofu status` for the batches")
 
 
 @app.command()
@@ -281,7 +177,7 @@ def status(
     settings = load_settings()
     ready_db(settings)
     if batch_id is not None:
-        _known_batch(settings, batch_id)
+        known_batch(settings, batch_id)
     with unit_of_work(settings.db_url) as session:
         summary = batch_summary(session, batch_id)
     if as_json:
@@ -302,7 +198,7 @@ def export(
 
     settings = load_settings()
     ready_db(settings)
-    _known_batch(settings, batch_id)
+    known_batch(settings, batch_id)
     with unit_of_work(settings.db_url) as session:
         outcomes = export_outcomes(session, batch_id)
     text = json.dumps(outcomes, ensure_ascii=False, indent=2) + "\n"
@@ -346,7 +242,7 @@ def demo(
             raise
     signum = stops.requested()
     if signum is not None:
-        _stopped(settings, signum, "nightly", None)
+        stopped(settings, signum, "nightly", None)
 
 
 def _print_summary(summary: dict) -> None:

@@ -142,3 +142,13 @@ def jst(at: datetime | str | None, seconds: bool = False) -> str:
 def iso(at: datetime | None) -> str | None:
     """A stamp for JSON: ISO 8601 in Japan time, with its offset."""
     return _aware(at).astimezone(JST).isoformat() if at is not None else None
+
+
+def known_batch(settings: Settings, batch_id: str) -> None:
+    from kofu.models import Batch
+    from kofu.models.db import unit_of_work
+
+    with unit_of_work(settings.db_url) as session:
+        if session.get(Batch, batch_id) is None:
+            # The id is the delivery folder's name, typed by staff: safe to repeat.
+            fail(f"no batch {batch_id!r}: see `kofu status` for the batches")

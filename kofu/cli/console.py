@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from rich.table import Table
 
+from kofu.tasks.lifecycle.core import STEP_WORDS
 from kofu.tasks.reports.core import MATCH_KINDS, match_kind_counts
 
 
@@ -33,6 +34,36 @@ def matching_table(decisions: Iterable[dict]) -> Table:
     table.add_column("applications", justify="right")
     for kind, label in MATCH_KINDS.items():
         table.add_row(label, str(counts[kind]))
+    return table
+
+
+LIFE_WORDS = {
+    "moved-within-city": "returned, moved within the city: new notice, handed over",
+    "returned-same-address": "returned, same address: reminded, handed over",
+    "returned-unknown-address": "returned, unknown address: reminded, waiting",
+    "moved-out": "moved out: destruction list, destroyed",
+    "deceased": "died: destruction list, destroyed",
+    "name-changed": "name changed in the register: held for review",
+    "held": "held by staff (hospital), then back to the clock",
+    "picked-up": "handed over at the counter",
+    "waiting": "waiting in storage for the resident",
+}
+
+
+def lives_table(months) -> Table:  # type: ignore[no-untyped-def]
+    """The demo's cards after the notice: each life, how many, and the state each ended in."""
+    from collections import Counter
+
+    kinds = Counter(life.kind for life in months.lives)
+    table = Table(title="two months after the notice")
+    table.add_column("life")
+    table.add_column("cards", justify="right")
+    table.add_column("ends in")
+    for life in dict.fromkeys(life.kind for life in months.lives):
+        example = next(x for x in months.lives if x.kind == life)
+        table.add_row(LIFE_WORDS.get(life, life), str(kinds[life]), example.expected_state)
+    for number, code in months.refusals.items():
+        table.add_row(f"refused at the counter: notice {number}", "1", code)
     return table
 
 
@@ -73,4 +104,22 @@ def night_lines(settings, summary: dict, batches: list[dict]) -> list[str]:  # t
     )
     if reviews:
         lines.append(f"{reviews} application(s) wait for a person: `kofu queue list --kind review`")
+    after = summary.get("lifecycle")
+    if after and (after["steps"] or after.get("destruction_list")):
+        lines += lifecycle_lines(after)
+    return lines
+
+
+def lifecycle_lines(summary: dict) -> list[str]:
+    lines = [f"after the notice, as of {summary['as_of']}: {summary['cards']} card(s) looked at"]
+    lines += [f"  {n} {STEP_WORDS.get(step, step)}" for step, n in summary["steps"].items()]
+    printed = sum(len((b.get("print") or {}).get("files", [])) for b in summary["batches"].values())
+    if printed:
+        lines.append(f"  {printed} print file(s) written (reissued notices, reminders)")
+    drawn = summary.get("destruction_list")
+    if drawn:
+        lines.append(
+            f"destruction list {drawn['list_id']}: {drawn['cards']} card(s) to check, then"
+            f" `kofu destruction confirm {drawn['list_id']}`: {drawn['pdf']}"
+        )
     return lines

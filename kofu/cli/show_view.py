@@ -74,6 +74,7 @@ def print_view(view: dict) -> None:
         if failure["evidence"]:
             _indented("  ".join(f"{k}={v}" for k, v in failure["evidence"].items()))
     _print_files(view["files"])
+    _print_lifecycle(view["lifecycle"])
     _heading("audit trail")
     for event in view["audit"] or []:
         detail = " ".join(f"{k}={v}" for k, v in (event["detail"] or {}).items() if v is not None)
@@ -143,8 +144,49 @@ def _print_files(files: dict) -> None:
     if letter:
         say(f"  refusal letter {letter['letter_number']}: {letter['pdf']}")
         say(f"    print file: {letter['print_file'] or 'not printed yet'}")
+    reminder = files["reminder"]
+    if reminder:
+        say(
+            f"  reminder {reminder['letter_number']} (deadline {reminder['deadline']}): {reminder['pdf']}"
+        )
+        say(f"    print file: {reminder['print_file'] or 'not printed yet'}")
     window = files["visit_window"]
     if window:
         say(
             f"  visit window: {window['counter']}, {window['date']} {window['from']}-{window['to']}"
         )
+
+
+LIFECYCLE_WORDS = (
+    ("mailed_on", "mailed"),
+    ("deadline", "pickup deadline"),
+    ("returned_on", "returned"),
+    ("reminded_on", "reminded"),
+    ("reminder_deadline", "due for destruction after"),
+    ("picked_up_on", "handed over"),
+    ("destruction_due_on", "due for destruction"),
+    ("destroyed_on", "destroyed"),
+)
+
+
+def _print_lifecycle(lifecycle: dict) -> None:
+    """The card after its notice: what happened when, and every notice it had."""
+    if len(lifecycle) == 1 and len(lifecycle["notices"]) <= 1:
+        return  # no card yet, one notice (shown under files)
+    _heading("after the notice")
+    for key, words in LIFECYCLE_WORDS:
+        if lifecycle.get(key):
+            extra = ""
+            if key == "returned_on" and lifecycle.get("return_reason"):
+                extra = f" ({lifecycle['return_reason']})"
+            if key == "destruction_due_on" and lifecycle.get("destruction_reason"):
+                extra = f" ({lifecycle['destruction_reason']})"
+            say(f"  {words}: {lifecycle[key]}{extra}")
+    hold = lifecycle.get("hold")
+    if hold:
+        until = f" until {hold['until']}" if hold["until"] else ""
+        say(f"  on hold ({hold['kind']}) since {hold['since']}{until}: {hold['reason'] or '-'}")
+    if len(lifecycle["notices"]) > 1:
+        for n in lifecycle["notices"]:
+            void = f" (void: {n['void']})" if n["void"] else " (current)"
+            say(f"  notice {n['notice_number']} of {n['issued_on'] or '-'}{void}")

@@ -253,6 +253,11 @@ def _tell_decision(application_id: str, decision: Any) -> None:
         "photo_ok": f"Matching is done by {later}.",
         "photo_rejected": f"Its refusal letter is written by {later}.",
         "withdrawn": "It gets no notice and never prints.",
+        # A card held for a name change in the register (after its notice).
+        "destruction_due": "Its card goes on the next destruction list (`kofu destruction list`).",
+        "mailed": "Its card waits for the resident again; change the name on it at the handover.",
+        "reminded": "Its card waits for the resident again; change the name on it at the handover.",
+        "notice_generated": "Its card waits for the resident; change the name on it at the handover.",
     }.get(state, "")
     say(f"{application_id}: {state}. {next_step}".strip())
     for gone in decision.withdrawn:

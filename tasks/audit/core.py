@@ -30,13 +30,19 @@ def actor_text(text: str) -> str:
     return mask_individual_numbers(text)[:ACTOR_MAX]
 
 
+# Values kofu made itself, left alone: a SHA-256 (12 decimal digits in a row are common in
+# one), and the number of a notice kofu printed (YYYY-NNNNNNNN has the individual number's
+# 4-4-4 shape). The caller puts a notice number here only once it has found the notice: a
+# number typed by a person and not found is masked like any other text.
+OWN_VALUES = frozenset({"sha256", "notice_number", "notice_numbers"})
+
+
 def masked(value: Any) -> Any:
-    """Mask anything shaped like an individual number in free text. A SHA-256 is left alone:
-    it is hex kofu computed, and 12 decimal digits in a row are common in one."""
+    """Mask anything shaped like an individual number in free text (OWN_VALUES aside)."""
     if isinstance(value, str):
         return mask_individual_numbers(value)
     if isinstance(value, dict):
-        return {k: v if k == "sha256" else masked(v) for k, v in value.items()}
+        return {k: v if k in OWN_VALUES else masked(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [masked(v) for v in value]
     return value

@@ -37,7 +37,7 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -70,9 +70,10 @@ def plan_chunks(session: Session, batch_id: str, state: ApplicationState, size: 
 def batches_with_work(session: Session) -> set[str]:
     """Batches an earlier run left work in: applications waiting in a stage's input state
     (a run killed half-way, a person's decision since), refused photos without their letter,
-    notices and letters not yet in a print file. Those the failure queue holds back wait for
+    reminded cards without their reminder, notices, letters and reminders not yet in a print
+    file. Those the failure queue holds back wait for
     their next attempt instead (a batch whose print step failed, too)."""
-    from kofu.models import FailureItem, FailureStatus, Notice, RefusalLetter, Stage
+    from kofu.models import FailureItem, FailureStatus, Notice, RefusalLetter, Reminder, Stage
 
     waiting = select(Application.batch_id).where(
         Application.state.in_(
@@ -85,6 +86,11 @@ def batches_with_work(session: Session) -> set[str]:
         ~held_back(),
         ~select(RefusalLetter.id).where(RefusalLetter.application_pk == Application.id).exists(),
     )
+    no_reminder = select(Application.batch_id).where(
+        Application.state == ApplicationState.REMINDED,
+        ~held_back(),
+        ~select(Reminder.id).where(Reminder.application_pk == Application.id).exists(),
+    )
     print_held = select(FailureItem.batch_id).where(
         FailureItem.stage == Stage.PRINT,
         FailureItem.status.in_((FailureStatus.PENDING, FailureStatus.DEAD)),
@@ -96,10 +102,11 @@ def batches_with_work(session: Session) -> set[str]:
         for table, extra in (
             (Notice, [Notice.voided_at.is_(None)]),
             (RefusalLetter, []),
+            (Reminder, []),
         )
     ]
     found: set[str] = set()
-    for query in (waiting, no_letter, *unprinted):
+    for query in (waiting, no_letter, no_reminder, *unprinted):
         found |= set(session.scalars(query.distinct()))
     return found
 
@@ -202,3 +209,17 @@ def _lock_chunk(session: Session, chunk: Chunk, state: ApplicationState) -> bool
     name = f"kofu-chunk:{chunk.batch_id}:{state.value}:{chunk.first_pk}".encode()
     key = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
     return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
+
+
+def without_row(claim: Claim, table: Any, chunk: Chunk) -> list[Application]:
+    """The claim's applications with no row of ``table`` yet (a letter stage's: one letter
+    per application, ever). Only this chunk's rows are read: the table grows every night,
+    the chunk does not."""
+    done = set(
+        claim.session.scalars(
+            select(table.application_pk).where(
+                table.application_pk.between(chunk.first_pk, chunk.last_pk)
+            )
+        )
+    )
+    return [app for app in claim.applications if app.id not in done]

@@ -33,7 +33,6 @@ from kofu.models import (
     ApplicationState,
     FailureItem,
     FailureStatus,
-    Notice,
     Resident,
     ReviewItem,
     ReviewStatus,
@@ -41,17 +40,17 @@ from kofu.models import (
     VisitWindow,
     transition,
 )
+from kofu.models.notices import latest_notice
+from kofu.models.states import CARD_IN_PROGRESS
 from kofu.tasks.audit.records import record as audit_record
 from kofu.tasks.queues.records import open_review
 
 S = ApplicationState
 DUPLICATE = "duplicate-application"
-# A card is in progress from the match until it is picked up (or the notice is void, or
-# the card destroyed). A ``needs_review`` application counts only when a duplicate hold gave
-# it its resident: any other review has not decided who the applicant is.
-IN_PROGRESS = frozenset(
-    {S.MATCHED, S.NOTICE_GENERATED, S.MAILED, S.RETURNED, S.EXPIRED, S.NEEDS_REVIEW}
-)
+# A card is in progress from the match until it is picked up or destroyed (models/states.py).
+# A ``needs_review`` application counts only when a duplicate hold gave it its resident: any
+# other review has not decided who the applicant is.
+IN_PROGRESS = CARD_IN_PROGRESS
 
 
 def others_in_progress(
@@ -79,7 +78,7 @@ def submitted(app: Application) -> str | None:
 
 
 def _summary(session: Session, app: Application) -> dict:
-    notice = session.scalar(select(Notice).where(Notice.application_pk == app.id))
+    notice = latest_notice(session, app.id)
     return {
         "application_id": app.application_id,
         "batch_id": app.batch_id,
@@ -159,9 +158,9 @@ def withdraw(
     """``app`` no longer stands: withdrawn, its notice void, its visit window freed, its
     open review and failure items closed, and an audit event naming what was voided."""
     transition(app, S.WITHDRAWN)  # refused before anything else changes
-    notice = session.scalar(select(Notice).where(Notice.application_pk == app.id))
+    notice = latest_notice(session, app.id)
     if notice is not None and notice.voided_at is None:
-        notice.voided_at = now
+        notice.voided_at, notice.void_reason = now, "withdrawn"
     session.execute(delete(VisitWindow).where(VisitWindow.application_pk == app.id))
     for item in session.scalars(
         select(ReviewItem).where(

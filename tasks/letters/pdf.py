@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -241,7 +242,15 @@ def _draw_reapply(w: _Writer, top: float, c: RefusalContent) -> float:
     return w.body(top + 1 * mm, ID_DIGITS_NOTE.format(n=len(c.application_id)), SMALL_SIZE)
 
 
-def _draw_contact(w: _Writer, top: float, c: RefusalContent) -> float:
+class Contact(Protocol):
+    """Who a letter's reader calls (the refusal letter and the reminder have these)."""
+
+    contact_name: str
+    contact_phone: str
+    contact_hours: str
+
+
+def draw_contact(w: _Writer, top: float, c: Contact) -> float:
     top = w.heading(top, "お問い合わせ先")
     return _draw_table(
         w,
@@ -281,14 +290,21 @@ def render_refusal_letter(
     top = _draw_reasons(w, top + SECTION_GAP, c.reasons)
     top = _draw_photo_rules(w, top + SECTION_GAP)
     top = _draw_reapply(w, top + SECTION_GAP, c)
-    top = _draw_contact(w, top + SECTION_GAP, c)
+    top = draw_contact(w, top + SECTION_GAP, c)
+    # Many or long reasons can push the page this far.
+    return finish_one_page(pdf, buf, w, top, f"refusal letter {c.letter_number}")
+
+
+def finish_one_page(
+    pdf: canvas.Canvas, buf: io.BytesIO, w: _RecordingWriter, top: float, what: str
+) -> bytes:
+    """A one-page letter's end: refused (ValueError) when its content ran off the page or
+    a 12-digit number would be printed, else the page closed and the PDF's bytes."""
     if top > PAGE_HEIGHT - MARGIN_BOTTOM:
-        # Many or long reasons can push the page this far; fail rather than print off the page.
-        raise ValueError(f"refusal letter {c.letter_number}: content does not fit on one page")
+        raise ValueError(f"{what}: content does not fit on one page")  # never off the page
     # Text extraction joins lines, so check the page as one whitespace-free string.
     if TWELVE_DIGITS.search(re.sub(r"\s+", "", "".join(w.drawn))):
-        raise ValueError(f"refusal letter {c.letter_number}: a 12-digit number would be printed")
-
+        raise ValueError(f"{what}: a 12-digit number would be printed")
     pdf.showPage()
     pdf.save()
     return buf.getvalue()

@@ -19,7 +19,7 @@ from kofu.base.settings import Settings
 from kofu.models import Application, RefusalLetter, Stage
 from kofu.tasks.chunks.core import Chunk, Outcome
 from kofu.tasks.chunks.loop import StageWork, run_chunk
-from kofu.tasks.chunks.records import Claim
+from kofu.tasks.chunks.records import Claim, without_row
 from kofu.tasks.letters.core import letter_number, refusal_content
 from kofu.tasks.letters.pdf import write_refusal_letter
 
@@ -46,15 +46,7 @@ class LetterWork(StageWork[WrittenLetter]):
         self.out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def begin(self, claim: Claim) -> list[Application]:
-        # Only this chunk's letters: the table grows every night, the chunk does not.
-        done = set(
-            claim.session.scalars(
-                select(RefusalLetter.application_pk).where(
-                    RefusalLetter.application_pk.between(self.chunk.first_pk, self.chunk.last_pk)
-                )
-            )
-        )
-        return [app for app in claim.applications if app.id not in done]
+        return without_row(claim, RefusalLetter, self.chunk)
 
     def compute(self, claim: Claim, app: Application) -> Outcome[WrittenLetter]:
         municipality = self.settings.municipality

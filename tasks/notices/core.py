@@ -33,9 +33,21 @@ class Booked(Protocol):
     band_end: time
 
 
-def notice_number(application_pk: int, issued_on: date) -> str:
-    # Derived from the application's key: the same application always gets the same number.
-    return f"{issued_on.year}-{application_pk:08d}"
+def notice_number(application_pk: int, issued_on: date, issue: int = 1) -> str:
+    """Derived from the application's key: the same application always gets the same number.
+    A reissued notice (the card's ``issue``-th, after a return from a move within the city)
+    carries its issue after a hyphen, so no two notices ever share a number."""
+    if issue < 1 or issue > 99:
+        raise ValueError(f"a notice's issue is 1 to 99, not {issue}")
+    base = f"{issued_on.year}-{application_pk:08d}"
+    return base if issue == 1 else f"{base}-{issue}"
+
+
+def reminder_number(application_pk: int, reminded_on: date) -> str:
+    """再通知's own number: the card has one reminder, so the application's key names it. "RM",
+    not the refusal letter's "R" (tasks/letters/core.py ``letter_number``): the two never share
+    a number in a print file's manifest."""
+    return f"RM{reminded_on.year}-{application_pk:08d}"
 
 
 def notice_content(

@@ -183,11 +183,13 @@ def _draw_header(w: _Writer, c: NoticeContent) -> None:
     w.text_right(right, top, "（公印省略）", SMALL_SIZE)
 
 
-def _draw_bring_list(w: _Writer, top: float) -> float:
+def _draw_bring_list(w: _Writer, top: float, items: tuple[str, ...] = BRING_ITEMS) -> float:
+    # ``items``: the reminder letter (tasks/reminders/pdf.py) puts its own first item before
+    # the notice's others; the A and B lists of identity documents always follow the third.
     top = w.heading(top, "お持ちいただくもの")
     indent = CONTENT_LEFT + 6 * mm
     width = CONTENT_RIGHT - indent
-    for n, item in enumerate(BRING_ITEMS, start=1):
+    for n, item in enumerate(items, start=1):
         w.text(CONTENT_LEFT + 1.5 * mm, top, f"{n}.", BODY_SIZE)
         top = w.para(indent, top, width, item)
         if n == 3:

@@ -1,9 +1,12 @@
 """The notice stage over a chunk of applications (tasks/chunks/loop.py): matched ->
 notice_generated, one pickup notice (交付通知書) PDF each.
 
-Each application gets at most one notice, ever: the notice table has a unique key on the
-application, the transition matched -> notice_generated is guarded, and the PDF path is
-derived from the notice number, so a rerun rewrites the same file instead of adding one.
+Each application has at most one current notice: the notice table has a unique key on the
+application's notices that are not void, the transition matched -> notice_generated is
+guarded, and the PDF path is derived from the notice number, so a rerun rewrites the same
+file instead of adding one. An application back in ``matched`` after a return from a move
+within the city (tasks/lifecycle/records.py) gets its next issue, ``YYYY-NNNNNNNN-2``, to
+the register's new address.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kofu.base.fonts import register_notice_font
@@ -32,6 +36,7 @@ from kofu.tasks.chunks.core import Chunk, Outcome
 from kofu.tasks.chunks.loop import StageWork, run_chunk
 from kofu.tasks.chunks.records import Claim
 from kofu.tasks.duplicates.records import DUPLICATE, hold_as_duplicate, others_in_progress
+from kofu.tasks.notices.addressee import addressee_digests
 from kofu.tasks.notices.core import notice_content, notice_number
 from kofu.tasks.notices.pdf import write_notice_pdf
 from kofu.tasks.printing.core import notice_fingerprint
@@ -51,6 +56,8 @@ class DrawnNotice:
     # What the print file needs to draw this notice again, the same.
     issued_on: date
     content_digest: str
+    name_digest: str
+    address_digest: str
 
 
 class NoticeWork(StageWork[DrawnNotice]):
@@ -64,9 +71,19 @@ class NoticeWork(StageWork[DrawnNotice]):
         self.out_dir = inside(settings.data_dir, settings.notices_dir / check_batch_id(batch_id))
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.windows: dict[int, VisitWindow] = {}
+        self.issued: dict[int, int] = {}
 
     def begin(self, claim: Claim) -> list[Application]:
-        self.windows = visit_windows_for(claim.session, [app.id for app in claim.applications])
+        pks = [app.id for app in claim.applications]
+        self.windows = visit_windows_for(claim.session, pks)
+        # Notices made before (all void: a reissue): the next one is the card's next issue.
+        self.issued = dict(
+            claim.session.execute(
+                select(Notice.application_pk, func.count())
+                .where(Notice.application_pk.in_(pks))
+                .group_by(Notice.application_pk)
+            ).all()
+        )
         return claim.applications
 
     def compute(self, claim: Claim, app: Application) -> Outcome[DrawnNotice]:
@@ -74,7 +91,7 @@ class NoticeWork(StageWork[DrawnNotice]):
             return Outcome(app.id)  # a second card in progress: no notice
         municipality = self.settings.municipality
         resident = claim.session.get_one(Resident, app.resident_id)
-        number = notice_number(app.id, self.issued_on)
+        number = notice_number(app.id, self.issued_on, self.issued.get(app.id, 0) + 1)
         content = notice_content(
             municipality, number, resident, self.issued_on, self.windows.get(app.id)
         )
@@ -87,6 +104,7 @@ class NoticeWork(StageWork[DrawnNotice]):
             content.pickup_deadline,
             self.issued_on,
             notice_fingerprint(content, municipality.notice.window),
+            *addressee_digests(resident),
         )
         return Outcome(app.id, drawn, files=(path,))
 
@@ -113,6 +131,8 @@ class NoticeWork(StageWork[DrawnNotice]):
                 pickup_deadline=drawn.pickup_deadline,
                 issued_on=drawn.issued_on,
                 content_digest=drawn.content_digest,
+                name_digest=drawn.name_digest,
+                address_digest=drawn.address_digest,
             )
         )
         return [S.NOTICE_GENERATED.value]

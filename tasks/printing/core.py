@@ -1,4 +1,4 @@
-"""Print files: the night's notices and refusal letters as PDF files for the print shop.
+"""Print files: the night's notices, refusal letters and reminders as PDF files for the print shop.
 
 - Sorted by postal code across the whole night's output: Japan Post discounts bulk mail
   that arrives sorted that way.
@@ -32,12 +32,12 @@ COVER_SHEETS = 1
 
 @dataclass(frozen=True)
 class PrintItem:
-    """One mail piece: a notice or a refusal letter, one A4 sheet."""
+    """One mail piece: a notice, a refusal letter or a reminder, one A4 sheet."""
 
     number: str  # notice or letter number: the bookmark and the manifest's key
     postal_code: str
     pdf_path: Path  # the item's own PDF
-    kind: Literal["notice", "letter"] = "notice"
+    kind: Literal["notice", "letter", "reminder"] = "notice"
     # Set: drawn on the file's canvas (shared font subset). None: merged from pdf_path.
     content: NoticeContent | None = None
 
@@ -85,6 +85,7 @@ def cover_for(
 ) -> Cover:
     """The cover's counts for one file of ``items`` (already in postal-code order)."""
     letters = sum(item.kind == "letter" for item in items)
+    reminders = sum(item.kind == "reminder" for item in items)
     return Cover(
         municipality=municipality,
         batch_id=batch_id,
@@ -92,8 +93,9 @@ def cover_for(
         part=part,
         parts=parts,
         printed_on=printed_on,
-        notices=len(items) - letters,
+        notices=len(items) - letters - reminders,
         letters=letters,
+        reminders=reminders,
         first_postal_code=items[0].postal_code,
         last_postal_code=items[-1].postal_code,
     )

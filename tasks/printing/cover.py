@@ -50,10 +50,12 @@ class Cover:
     letters: int
     first_postal_code: str
     last_postal_code: str
+    reminders: int = 0  # 再通知 (after the notice: tasks/reminders)
 
     @property
     def sheets(self) -> int:
-        return 1 + self.notices + self.letters  # the cover, then one sheet per item
+        # The cover, then one sheet per item.
+        return 1 + self.notices + self.letters + self.reminders
 
 
 def cover_rows(c: Cover) -> list[tuple[str, str]]:
@@ -65,6 +67,8 @@ def cover_rows(c: Cover) -> list[tuple[str, str]]:
         ("作成日", jp_date(c.printed_on)),
         ("交付通知書", f"{c.notices:,} 通"),
         ("再申請のお願い", f"{c.letters:,} 通"),
+        # Only on a file that has reminders: the nights before issue 19 print as they did.
+        *([("再通知", f"{c.reminders:,} 通")] if c.reminders else []),
         ("用紙", f"{c.sheets:,} 枚（この表紙を含む）"),
         ("郵便番号", f"{c.first_postal_code} 〜 {c.last_postal_code}"),
     ]

@@ -1,4 +1,4 @@
-"""The print step in the database: which of a batch's notices and refusal letters are not
+"""The print step in the database: which of a batch's notices, refusal letters and reminders are not
 printed yet, planned into print files (``plan_print_files``), and one planned file written
 and recorded with its pieces (``print_file``). The drawing is tasks/printing/core.py and
 tasks/printing/pdf.py; a print file's row is kofu.models.PrintBatch (table print_batches).
@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 from kofu.base.fonts import register_notice_font
 from kofu.base.paths import check_batch_id, inside
 from kofu.base.settings import Municipality, Settings, print_password
-from kofu.models import Application, Notice, PrintBatch, RefusalLetter, Resident, VisitWindow
+from kofu.models import (
+    Application,
+    Notice,
+    PrintBatch,
+    RefusalLetter,
+    Reminder,
+    Resident,
+    VisitWindow,
+)
 from kofu.models.db import removed_unless_recorded, unit_of_work
 from kofu.tasks.notices.core import notice_content
 from kofu.tasks.notices.pdf import NoticeContent
@@ -33,7 +41,7 @@ class PrintFilePlan:
     batch_id: str
     part: int
     parts: int
-    pieces: tuple[tuple[str, int], ...]  # ("notice" | "letter", primary key)
+    pieces: tuple[tuple[str, int], ...]  # ("notice" | "letter" | "reminder", primary key)
 
     @property
     def label(self) -> str:
@@ -52,7 +60,7 @@ def plan_print_files(settings: Settings, batch_id: str) -> list[PrintFilePlan]:
     if not items:
         return []
     files = split_into_files(items, settings.municipality.print.max_sheets)
-    kinds = {Notice: "notice", RefusalLetter: "letter"}
+    kinds = {Notice: "notice", **{table: kind for kind, table in MERGED.items()}}
     return [
         PrintFilePlan(
             batch_id,
@@ -105,7 +113,12 @@ def _last_part(session: Session, batch_id: str) -> int:
     return max((int(n) for n in numbers if n.isdigit()), default=0)
 
 
-Row = tuple[type[Notice] | type[RefusalLetter], int]  # the table and key of a mail piece
+# The mail pieces merged from their own PDF, by kind: the letters and the reminders.
+MERGED: dict[str, type[RefusalLetter] | type[Reminder]] = {
+    "letter": RefusalLetter,
+    "reminder": Reminder,
+}
+Row = tuple[type[Notice] | type[RefusalLetter] | type[Reminder], int]  # a piece's table, key
 
 
 def _unprinted_items(session: Session, batch_id: str) -> tuple[list[PrintItem], dict[str, Row]]:
@@ -124,25 +137,21 @@ def _unprinted_items(session: Session, batch_id: str) -> tuple[list[PrintItem], 
     for pk, number, postal_code, pdf_path in notices:
         items.append(PrintItem(number, postal_code, Path(pdf_path), "notice"))
         rows[number] = (Notice, pk)
-    letters = session.execute(
-        select(
-            RefusalLetter.id,
-            RefusalLetter.letter_number,
-            RefusalLetter.postal_code,
-            RefusalLetter.pdf_path,
+    for kind, table in MERGED.items():
+        pieces = session.execute(
+            select(table.id, table.letter_number, table.postal_code, table.pdf_path)
+            .join(Application, Application.id == table.application_pk)
+            .where(Application.batch_id == batch_id, table.print_batch_id.is_(None))
         )
-        .join(Application, Application.id == RefusalLetter.application_pk)
-        .where(Application.batch_id == batch_id, RefusalLetter.print_batch_id.is_(None))
-    )
-    for pk, number, postal_code, pdf_path in letters:
-        items.append(PrintItem(number, postal_code, Path(pdf_path), "letter"))
-        rows[number] = (RefusalLetter, pk)
+        for pk, number, postal_code, pdf_path in pieces:
+            items.append(PrintItem(number, postal_code, Path(pdf_path), kind))  # type: ignore[arg-type]
+            rows[number] = (table, pk)
     return items, rows
 
 
 def _planned_items(session: Session, plan: PrintFilePlan) -> tuple[list[PrintItem], dict[str, Row]]:
     """The plan's pieces as print items, in the plan's order, and each one's table row."""
-    wanted = {kind: [pk for k, pk in plan.pieces if k == kind] for kind in ("notice", "letter")}
+    wanted = {kind: [pk for k, pk in plan.pieces if k == kind] for kind in ("notice", *MERGED)}
     found: dict[tuple[str, int], tuple[PrintItem, Row]] = {}
     for pk, number, postal_code, pdf_path, voided_at in session.execute(
         select(
@@ -153,16 +162,14 @@ def _planned_items(session: Session, plan: PrintFilePlan) -> tuple[list[PrintIte
             plan = replace(plan, pieces=tuple(p for p in plan.pieces if p != ("notice", pk)))
             continue
         found["notice", pk] = (PrintItem(number, postal_code, Path(pdf_path)), (Notice, pk))
-    for pk, number, postal_code, pdf_path in session.execute(
-        select(
-            RefusalLetter.id,
-            RefusalLetter.letter_number,
-            RefusalLetter.postal_code,
-            RefusalLetter.pdf_path,
-        ).where(RefusalLetter.id.in_(wanted["letter"]))
-    ):
-        item = PrintItem(number, postal_code, Path(pdf_path), "letter")
-        found["letter", pk] = (item, (RefusalLetter, pk))
+    for kind, table in MERGED.items():
+        for pk, number, postal_code, pdf_path in session.execute(
+            select(table.id, table.letter_number, table.postal_code, table.pdf_path).where(
+                table.id.in_(wanted[kind])
+            )
+        ):
+            item = PrintItem(number, postal_code, Path(pdf_path), kind)  # type: ignore[arg-type]
+            found[kind, pk] = (item, (table, pk))
     missing = [piece for piece in plan.pieces if piece not in found]
     if missing:
         raise ValueError(f"print file {plan.label}: {len(missing)} planned piece(s) are gone")

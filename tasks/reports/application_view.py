@@ -9,6 +9,7 @@ shown either."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -19,16 +20,20 @@ from kofu.models import (
     Application,
     AuditEvent,
     Batch,
+    Card,
     FailureItem,
     Notice,
     PrintBatch,
     RefusalLetter,
+    Reminder,
     Resident,
     ReviewItem,
     VisitWindow,
 )
+from kofu.models.notices import latest_notice
 from kofu.tasks.audit.core import event_as_dict
 from kofu.tasks.duplicates.records import submitted
+from kofu.tasks.reports.records import lifecycle_dates
 
 
 def _iso(at) -> str | None:  # type: ignore[no-untyped-def]
@@ -76,9 +81,14 @@ def application_view(session: Session, application_id: str) -> dict | None:
         return None
     batch = session.get_one(Batch, app.batch_id)
     resident = session.get(Resident, app.resident_id) if app.resident_id else None
-    notice = session.scalar(select(Notice).where(Notice.application_pk == app.id))
+    notice = latest_notice(session, app.id)
     letter = session.scalar(select(RefusalLetter).where(RefusalLetter.application_pk == app.id))
     window = session.scalar(select(VisitWindow).where(VisitWindow.application_pk == app.id))
+    card = session.scalar(select(Card).where(Card.application_pk == app.id))
+    reminder = session.scalar(select(Reminder).where(Reminder.application_pk == app.id))
+    notices = session.scalars(
+        select(Notice).where(Notice.application_pk == app.id).order_by(Notice.id)
+    ).all()
     reviews = session.scalars(
         select(ReviewItem).where(ReviewItem.application_pk == app.id).order_by(ReviewItem.id)
     )
@@ -153,6 +163,14 @@ def application_view(session: Session, application_id: str) -> dict | None:
             }
             if letter is not None
             else None,
+            "reminder": {
+                "letter_number": reminder.letter_number,
+                "pdf": reminder.pdf_path,
+                "deadline": reminder.deadline.isoformat(),
+                "print_file": _print_file(session, reminder.print_batch_id),
+            }
+            if reminder is not None
+            else None,
             "visit_window": {
                 "counter": window.counter,
                 "date": window.visit_date.isoformat(),
@@ -162,5 +180,41 @@ def application_view(session: Session, application_id: str) -> dict | None:
             if window is not None
             else None,
         },
+        "lifecycle": _lifecycle(card, notices),
         "audit": [event_as_dict(e) for e in events],
+    }
+
+
+def _lifecycle(card: Card | None, notices: list[Notice]) -> dict:
+    """The card after its notice: its dates, deadlines, hold and reasons, and every notice
+    it had (a reissue voids the one before)."""
+    history = [
+        {
+            "notice_number": n.notice_number,
+            "issued_on": n.issued_on.isoformat() if n.issued_on else None,
+            "void": n.void_reason if n.voided_at is not None else None,
+        }
+        for n in notices
+    ]
+    if card is None:
+        return {"notices": history}
+
+    def day(value: date | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        **lifecycle_dates(card),
+        "deadline": day(card.deadline),
+        "reminder_deadline": day(card.reminder_deadline),
+        "return_reason": card.return_reason,
+        "hold": {
+            "kind": card.hold_kind,
+            "until": day(card.hold_until),
+            "reason": card.hold_reason,
+            "since": day(card.held_on),
+        }
+        if card.hold_kind
+        else None,
+        "destruction_reason": card.destruction_reason,
+        "notices": history,
     }

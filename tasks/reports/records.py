@@ -13,16 +13,19 @@ from kofu.models import (
     Application,
     ApplicationState,
     Batch,
+    Card,
     FailureItem,
     FailureStatus,
     Notice,
     PrintBatch,
     RefusalLetter,
     RejectedLine,
+    Reminder,
     Resident,
     ReviewItem,
     ReviewStatus,
 )
+from kofu.models.states import AFTER_NOTICE
 
 
 def state_counts(session: Session, batch_id: str | None = None) -> dict[str, int]:
@@ -96,26 +99,37 @@ def export_outcomes(session: Session, batch_id: str) -> list[dict]:
             Notice.voided_at,
             RefusalLetter.letter_number,
             RefusalLetter.pdf_path,
+            Card,
+            Reminder.letter_number,
+            Reminder.pdf_path,
         )
         .outerjoin(Resident, Application.resident_id == Resident.id)
-        .outerjoin(Notice, Notice.application_pk == Application.id)
+        .outerjoin(Notice, Notice.id == _latest_notice_id())
         .outerjoin(RefusalLetter, RefusalLetter.application_pk == Application.id)
+        .outerjoin(Card, Card.application_pk == Application.id)
+        .outerjoin(Reminder, Reminder.application_pk == Application.id)
         .where(Application.batch_id == batch_id)
         .order_by(Application.line_no)
     )
     out = []
-    for app, resident_code, number, pdf, voided_at, letter_number, letter_pdf in rows:
+    for (
+        app,
+        resident_code,
+        number,
+        pdf,
+        voided_at,
+        letter_number,
+        letter_pdf,
+        card,
+        reminder_number,
+        reminder_pdf,
+    ) in rows:
         item: dict = {
             "application_id": app.application_id,
             "state": app.state.value,
             "reasons": list(app.reasons),
         }
-        if resident_code and app.state in (
-            ApplicationState.MATCHED,
-            ApplicationState.NOTICE_GENERATED,
-            ApplicationState.INELIGIBLE,
-            ApplicationState.WITHDRAWN,
-        ):
+        if resident_code and app.state in MATCHED_TO:
             item["resident_code"] = resident_code
         if number:
             item["notice_number"] = number
@@ -125,8 +139,47 @@ def export_outcomes(session: Session, batch_id: str) -> list[dict]:
         if letter_number:
             item["letter_number"] = letter_number
             item["letter_pdf"] = letter_pdf
+        if reminder_number:
+            item["reminder_number"] = reminder_number
+            item["reminder_pdf"] = reminder_pdf
+        item.update(lifecycle_dates(card))
         out.append(item)
     return out
+
+
+S = ApplicationState
+# The states whose application is the matched resident's: the export names the resident.
+MATCHED_TO = frozenset(
+    {S.MATCHED, S.INELIGIBLE, S.WITHDRAWN, S.PICKED_UP, S.DESTROYED} | AFTER_NOTICE
+)
+# A card's lifecycle events (docs/formats.md, "The export"), in the order they happen.
+LIFECYCLE_DATES = (
+    "mailed_on",
+    "returned_on",
+    "reminded_on",
+    "picked_up_on",
+    "destruction_due_on",
+    "destroyed_on",
+)
+
+
+def lifecycle_dates(card: Card | None) -> dict[str, str]:
+    """The dates of the lifecycle events that happened, as YYYY-MM-DD."""
+    if card is None:
+        return {}
+    return {name: day.isoformat() for name in LIFECYCLE_DATES if (day := getattr(card, name))}
+
+
+def _latest_notice_id():  # noqa: ANN202 (a SQLAlchemy scalar subquery)
+    """The application's notice as it stands (kofu.models.notices.latest_notice), in SQL."""
+    return (
+        select(Notice.id)
+        .where(Notice.application_pk == Application.id)
+        .order_by(Notice.voided_at.is_not(None), Notice.id.desc())
+        .limit(1)
+        .correlate(Application)
+        .scalar_subquery()
+    )
 
 
 def match_methods(session: Session, batch_id: str) -> dict[str, dict[str, str | None]]:

@@ -46,6 +46,7 @@ from kofu.tasks.review.core import (
     decision_kind,
     photo_decision,
 )
+from kofu.tasks.review.held_card import resolve_held_card
 
 S = ApplicationState
 # What a person may give as the reason when a matching review ends without a match, and the
@@ -85,13 +86,18 @@ def resolve_review(
     """Exactly one of: ``resident_code`` (a matching review: this is the person),
     ``accept`` (a photo review: the photo is fine) or ``reject_reason`` (either kind)."""
     app = _in_review(session, application_id)
-    items = list(
-        session.scalars(
-            select(ReviewItem).where(
-                ReviewItem.application_pk == app.id, ReviewItem.status == ReviewStatus.OPEN
-            )
+    if app.state is S.ON_HOLD:
+        return _held_card(
+            session,
+            app,
+            resident_code=resident_code,
+            reject_reason=reject_reason,
+            accept=accept,
+            actor=actor,
+            os_user=os_user,
+            now=now,
         )
-    )
+    items = _open_items(session, app)
     about_photo = any(item.stage == Stage.PHOTOS for item in items)
     decision = Decision(S.NEEDS_REVIEW)
     previous_resident = app.resident_id  # set when a duplicate hold named the resident
@@ -153,6 +159,51 @@ def resolve_review(
     return decision
 
 
+def _held_card(
+    session: Session,
+    app: Application,
+    *,
+    resident_code: str | None,
+    reject_reason: str | None,
+    accept: bool,
+    actor: str,
+    os_user: str | None,
+    now: datetime,
+) -> Decision:
+    """A card held after its notice for a name change in the register (tasks/review/held_card.py)."""
+    items = _open_items(session, app)
+    try:
+        target, code = resolve_held_card(
+            session, app, items, resident_code=resident_code, reject_reason=reject_reason, now=now
+        )
+    except ReviewRefused as refused:
+        raise refused.about(app) from None
+    record_review_decision(
+        session,
+        actor=actor,
+        os_user=os_user,
+        at=now,
+        batch_id=app.batch_id,
+        application_id=app.application_id,
+        stage=Stage.LIFECYCLE.value,
+        decision=decision_kind(resident_code, reject_reason, accept),
+        state=target.value,
+        resident_code=code,
+        reason=reject_reason,
+    )
+    return Decision(target, app.batch_id, code)
+
+
+def _open_items(session: Session, app: Application) -> list[ReviewItem]:
+    return list(
+        session.scalars(
+            select(ReviewItem).where(
+                ReviewItem.application_pk == app.id, ReviewItem.status == ReviewStatus.OPEN
+            )
+        )
+    )
+
+
 def _in_review(session: Session, application_id: str) -> Application:
     app = session.scalar(select(Application).where(Application.application_id == application_id))
     if app is None:
@@ -160,7 +211,10 @@ def _in_review(session: Session, application_id: str) -> Application:
         raise ReviewRefused(
             "no application with that id: see `kofu queue list --kind review`", "no-application"
         )
-    if app.state != S.NEEDS_REVIEW:
+    held = app.state is S.ON_HOLD and any(
+        item.stage is Stage.LIFECYCLE for item in _open_items(session, app)
+    )
+    if app.state != S.NEEDS_REVIEW and not held:
         raise ReviewRefused(
             f"application {application_id} is {app.state.value}, not needs_review",
             "not-in-review",

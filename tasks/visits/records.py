@@ -52,8 +52,8 @@ def assign_visit_windows(
             Application.id.not_in(has_window),
             ~held_back(),  # no slot for a notice the failure queue holds back
         )
-        # First come, first served. (SQLite keeps the wall-clock time of submitted_at, not
-        # its offset; J-LIS stamps are all +09:00.)
+        # First come, first served. (SQLite keeps submitted_at's wall-clock time, written in
+        # Japan time whatever its offset (models/types.py): the order is the instants'.)
         .order_by(Application.submitted_at.asc().nulls_last(), Application.id)
     ).all()
 

@@ -12,7 +12,7 @@ import json
 import random
 import re
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -182,9 +182,11 @@ def test_two_nights_and_a_rerun_as_staff_see_them(kofu_env, tmp_path):
 def check_artifacts(nights: dict) -> None:
     run_1, run_2, rerun = nights["runs"]
     night_1, night_2 = _artifacts(run_1), _artifacts(run_2)
-    # Night 1 left a failure behind, so it warns too; night 2 is clean.
-    assert set(night_1) == KEYS | {"nightly-warnings"}
-    assert set(night_2) == KEYS
+    # Night 1 left a failure behind, so it warns too; night 2 is clean. Each night ends
+    # with the sweep after the notice, and its artifact.
+    assert set(night_1) == KEYS | {"nightly-warnings", "lifecycle"}
+    assert set(night_2) == KEYS | {"lifecycle"}
+    assert "### Waiting for a person" in night_2["lifecycle"]["data"]
 
     # The summary: counts per state, beside night 1's, and the difference.
     rows = {r["state"]: r for r in night_2["nightly-summary"]["data"]}
@@ -333,20 +335,25 @@ def check_run_names(nights: dict) -> None:
     with get_client(sync_client=True) as client:
         names = [client.read_flow_run(r).name for r in (run_1, run_2, rerun)]
     assert names == [f"nightly {NIGHT_1}", f"nightly {NIGHT_2}", f"rerun {NIGHT_1}"]
-    assert _task_run_names(run_2, 7) == [
-        f"{NIGHT_2} {name}"
-        for name in sorted(
-            [
-                "intake",
-                "photos 1/1",
-                "letters 1/1",
-                "matching 1/1",
-                "visit windows",
-                "notices 1/1",
-                "print batch 1/1",  # print file 1 of 1
-            ]
-        )
-    ]
+    # The stages over the batch, then the sweep after the notice over every card (one
+    # chunk of them: its task run is named for its chunk, not for a batch).
+    assert _task_run_names(run_2, 8) == sorted(
+        [
+            *(
+                f"{NIGHT_2} {name}"
+                for name in [
+                    "intake",
+                    "photos 1/1",
+                    "letters 1/1",
+                    "matching 1/1",
+                    "visit windows",
+                    "notices 1/1",
+                    "print batch 1/1",  # print file 1 of 1
+                ]
+            ),
+            "lifecycle 1/1",
+        ]
+    )
     for name in _task_run_names(rerun, 3):
         match = TASK_NAME.fullmatch(name)
         assert match and match["batch"] == NIGHT_1, name
@@ -380,9 +387,20 @@ def test_demo_flow_makes_its_key_and_runs_the_night_as_a_subflow(kofu_env, monke
             )
         )
     assert re.fullmatch(r"demo \d{4}-\d{2}-\d{2} \(400 residents, 40 applications\)", name)
-    assert [c.name for c in children] == [f"nightly {result['batch_id']}"]
+    # The night, then the two months after the notice: the sweep as of day 11 and day 60.
+    day0 = date.fromisoformat(result["batch_id"])
+    assert sorted(c.name for c in children) == sorted(
+        [
+            f"nightly {result['batch_id']}",
+            f"lifecycle {day0 + timedelta(days=11)}",
+            f"lifecycle {day0 + timedelta(days=60)}",
+        ]
+    )
     check = _artifacts(demo_run)["demo-check"]["data"]
     assert check[0] == {"check": "outcomes as the generator meant", "count": 40}
-    assert set(_artifacts(children[0].id)) == KEYS | set(
+    lived = result["two_months"]
+    assert lived["as expected"] > 20 and "differs" not in lived
+    night = next(c for c in children if c.name.startswith("nightly"))
+    assert set(_artifacts(night.id)) == KEYS | {"lifecycle"} | set(
         ["nightly-warnings"] if result["states"].get("received") else []
     )

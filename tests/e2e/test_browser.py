@@ -129,7 +129,24 @@ def _state_counts(db_url: str) -> dict[str, int]:
             .where(Application.batch_id == batch)
             .group_by(Application.state)
         ).all()
-    return {state.value: n for state, n in rows}
+    # The demo lives two months after the night: its cards have moved on from their notice
+    # since the night's summary counted them. Each was notice_generated at the night's end.
+    counts: dict[str, int] = {}
+    for state, n in rows:
+        name = "notice_generated" if state.value in AFTER_THE_NIGHT else state.value
+        counts[name] = counts.get(name, 0) + n
+    return counts
+
+
+AFTER_THE_NIGHT = {
+    "mailed",
+    "returned",
+    "reminded",
+    "on_hold",
+    "picked_up",
+    "destruction_due",
+    "destroyed",
+}
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ EXPECTED = {
     "nightly": "nightly-issuance",
     "rerun-failed": "rerun-failed",
     "demo": "kofu-demo",
+    "monthly-stats": "monthly-stats",
 }
 
 
@@ -95,9 +96,19 @@ def test_nightly_runs_at_two_in_the_morning_japan_time_one_at_a_time():
     assert nightly["schedules"] == [{"cron": "0 2 * * *", "timezone": "Asia/Tokyo"}]
     CronSchedule(**nightly["schedules"][0])  # a schedule Prefect accepts
     assert nightly["concurrency_limit"] == 1
-    # Nothing else is scheduled: reruns and the demo are started by a person.
+    # Nothing else is scheduled but the monthly figures: reruns and the demo are started by
+    # a person.
     others = [d["name"] for d in _deployments() if d["name"] != "nightly" and d.get("schedules")]
-    assert others == []
+    assert others == ["monthly-stats"]
+
+
+def test_the_monthly_figures_come_on_the_first_of_each_month_japan_time():
+    from prefect.client.schemas.schedules import CronSchedule
+
+    stats = next(d for d in _deployments() if d["name"] == "monthly-stats")
+    assert stats["schedules"] == [{"cron": "0 6 1 * *", "timezone": "Asia/Tokyo"}]
+    CronSchedule(**stats["schedules"][0])
+    assert stats["concurrency_limit"] == 1
 
 
 def test_every_flow_run_starts_in_the_checkout_the_worker_is_given():

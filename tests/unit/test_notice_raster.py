@@ -30,6 +30,7 @@ from kofu.tasks.notices.envelope_window import (
 )
 from kofu.tasks.notices.page import LayoutError
 from kofu.tasks.notices.pdf import render_notice
+from kofu.tasks.reminders.pdf import render_reminder_letter
 from tests.helpers import (
     A4_MM,
     compact_text,
@@ -43,6 +44,7 @@ from tests.helpers import (
 )
 from tests.unit.test_notice_pdf import make_content as notice_content
 from tests.unit.test_refusal_letter import make_content as letter_content
+from tests.unit.test_reminder_letter import make_content as reminder_content
 
 NOTICE = load_municipality(SAMPLE_CONFIG).notice
 WINDOW = NOTICE.window
@@ -64,6 +66,11 @@ PAGES = {
     "refusal-letter-long-address": lambda font: render_refusal_letter(
         letter_content(address=LONG_ADDRESS), font, WINDOW
     ),
+    "reminder-letter": lambda font: render_reminder_letter(reminder_content(), font, WINDOW),
+    # The returned notice's opening is the longer one.
+    "reminder-letter-long-address": lambda font: render_reminder_letter(
+        reminder_content(address=LONG_ADDRESS, reason="returned-same-address"), font, WINDOW
+    ),
 }
 ADDRESSES = {
     "notice": ("100-0001", notice_content().address),
@@ -71,6 +78,8 @@ ADDRESSES = {
     "notice-under-15": ("100-0001", notice_content().address),
     "refusal-letter": ("100-0001", letter_content().address),
     "refusal-letter-long-address": ("100-0001", LONG_ADDRESS),
+    "reminder-letter": ("100-0001", reminder_content().address),
+    "reminder-letter-long-address": ("100-0001", LONG_ADDRESS),
 }
 
 
