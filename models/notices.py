@@ -88,3 +88,11 @@ def latest_notice(session: Session, application_pk: int) -> Notice | None:
         .order_by(Notice.voided_at.is_not(None), Notice.id.desc())
         .limit(1)
     )
+
+
+def current_notice(session: Session, application_pk: int) -> Notice | None:
+    """The application's current notice: the one not void (at most one: the partial unique
+    index uq_notices_current_application)."""
+    return session.scalar(
+        select(Notice).where(Notice.application_pk == application_pk, Notice.voided_at.is_(None))
+    )

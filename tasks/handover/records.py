@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from kofu.base.mynumber import mask_individual_numbers
 from kofu.models import Application, ApplicationState, Card, Notice, Resident, transition
+from kofu.models.notices import current_notice
 from kofu.tasks.audit.records import record as audit_record
 from kofu.tasks.destruction.records import supersede_lists_with
 from kofu.tasks.handover.core import PickupFacts, Refusal, refusal
@@ -58,17 +59,13 @@ def pickup(
 def _facts(
     session: Session, app: Application, notice: Notice, card: Card | None, number: str
 ) -> PickupFacts:
-    current = session.scalar(
-        select(Notice.notice_number).where(
-            Notice.application_pk == app.id, Notice.voided_at.is_(None)
-        )
-    )
+    current = current_notice(session, app.id)
     resident = session.get(Resident, app.resident_id) if app.resident_id is not None else None
     return PickupFacts(
         state=app.state.value,
         notice_void=notice.voided_at is not None,
         void_reason=notice.void_reason,
-        current_notice_number=current,
+        current_notice_number=current.notice_number if current is not None else None,
         presented=number,
         resident_status=resident.status.value if resident is not None else None,
         hold_kind=card.hold_kind if card is not None else None,

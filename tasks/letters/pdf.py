@@ -148,13 +148,15 @@ def _draw_address(w: _Writer, c: RefusalContent, window: EnvelopeWindow) -> None
     draw_address_block(w, addressee, window)
 
 
-def _draw_header(w: _Writer, c: RefusalContent) -> None:
+def draw_letter_header(w: _Writer, letter_number: str, issued_on: date, issuer_title: str) -> None:
+    """A letter's header, top right: its number, its date, the issuer (the refusal letter's
+    and the reminder's)."""
     top = HEADER_TOP
-    for line in (f"文書番号　{c.letter_number}", f"発行日　{jp_date(c.issued_on)}"):
+    for line in (f"文書番号　{letter_number}", f"発行日　{jp_date(issued_on)}"):
         w.text_right(CONTENT_RIGHT, top, line, 9)
         top += 9 * LEADING
     top += 3 * mm
-    w.text_right(CONTENT_RIGHT, top, c.issuer_title, 12)
+    w.text_right(CONTENT_RIGHT, top, issuer_title, 12)
     w.text_right(CONTENT_RIGHT, top + 12 * LEADING, "（公印省略）", SMALL_SIZE)
 
 
@@ -277,7 +279,7 @@ def render_refusal_letter(
     w = _RecordingWriter(pdf, font_name)
 
     _draw_address(w, c, window)
-    _draw_header(w, c)
+    draw_letter_header(w, c.letter_number, c.issued_on, c.issuer_title)
     top = _centred(w, title_top(window), TITLE, TITLE_SIZE)
     top = _centred(w, top + 0.5 * mm, f"（{SUBTITLE}）", SUBTITLE_SIZE)
     top = w.body(top + 2 * mm, OPENING.format(submitted=jp_date(c.submitted_on)), BODY_SIZE)

@@ -27,6 +27,7 @@ from kofu.tasks.letters.pdf import (
     _centred,
     _RecordingWriter,
     draw_contact,
+    draw_letter_header,
     finish_one_page,
 )
 from kofu.tasks.notices.address_block import (
@@ -36,9 +37,6 @@ from kofu.tasks.notices.address_block import (
     title_top,
 )
 from kofu.tasks.notices.page import (
-    CONTENT_RIGHT,
-    HEADER_TOP,
-    LEADING,
     SMALL_SIZE,
     WEEKDAYS,
     _draw_table,
@@ -105,16 +103,6 @@ class ReminderContent:
     visit_text: str | None = None
 
 
-def _draw_header(w: _Writer, c: ReminderContent) -> None:
-    top = HEADER_TOP
-    for line in (f"文書番号　{c.letter_number}", f"発行日　{jp_date(c.issued_on)}"):
-        w.text_right(CONTENT_RIGHT, top, line, 9)
-        top += 9 * LEADING
-    top += 3 * mm
-    w.text_right(CONTENT_RIGHT, top, c.issuer_title, 12)
-    w.text_right(CONTENT_RIGHT, top + 12 * LEADING, "（公印省略）", SMALL_SIZE)
-
-
 def _draw_details(w: _Writer, top: float, c: ReminderContent) -> float:
     name = f"{c.family_name}　{c.given_name}　様（{c.family_name_kana}　{c.given_name_kana}）"
     deadline = f"{jp_date(c.deadline)}（{WEEKDAYS[c.deadline.weekday()]}）まで"
@@ -149,7 +137,7 @@ def render_reminder_letter(
     name = f"{c.family_name}　{c.given_name}"
     addressee = Addressee(f"reminder letter {c.letter_number}", c.postal_code, c.address, name)
     draw_address_block(w, addressee, window)
-    _draw_header(w, c)
+    draw_letter_header(w, c.letter_number, c.issued_on, c.issuer_title)
     top = _centred(w, title_top(window), TITLE, TITLE_SIZE)
     top = _centred(w, top + 0.5 * mm, f"（{SUBTITLE}）", SUBTITLE_SIZE)
     opening = OPENINGS[c.reason].format(number=c.notice_number, issued=jp_date(c.notice_issued_on))

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from kofu.base.fonts import register_notice_font
 from kofu.base.paths import check_batch_id, inside
 from kofu.base.settings import Settings
-from kofu.models import Application, Card, Notice, Reminder, Resident, Stage, VisitWindow
+from kofu.models import Application, Card, Reminder, Resident, Stage, VisitWindow
+from kofu.models.notices import current_notice
 from kofu.tasks.chunks.core import Chunk, Outcome
 from kofu.tasks.chunks.loop import StageWork, run_chunk
 from kofu.tasks.chunks.records import Claim, without_row
@@ -59,9 +60,7 @@ class ReminderWork(StageWork[WrittenReminder]):
     def compute(self, claim: Claim, app: Application) -> Outcome[WrittenReminder]:
         session = claim.session
         card = session.scalar(select(Card).where(Card.application_pk == app.id))
-        notice = session.scalar(
-            select(Notice).where(Notice.application_pk == app.id, Notice.voided_at.is_(None))
-        )
+        notice = current_notice(session, app.id)
         if card is None or card.reminded_on is None or notice is None or app.resident_id is None:
             raise ValueError("a reminded card without its reminder date or current notice")
         resident = session.get_one(Resident, app.resident_id)

@@ -20,12 +20,12 @@ from kofu.models import (
     Application,
     ApplicationState,
     Card,
-    Notice,
     Resident,
     ReviewItem,
     ReviewStatus,
     transition,
 )
+from kofu.models.notices import current_notice
 from kofu.tasks.notices.addressee import addressee_digests
 from kofu.tasks.review.core import ReviewRefused
 
@@ -64,9 +64,7 @@ def resolve_held_card(
                 "other-resident",
             )
         target = S(card.held_from or S.MAILED.value)
-        notice = session.scalar(
-            select(Notice).where(Notice.application_pk == app.id, Notice.voided_at.is_(None))
-        )
+        notice = current_notice(session, app.id)
         if notice is not None:
             notice.name_digest, notice.address_digest = addressee_digests(resident)
     card.hold_until = card.hold_kind = card.held_from = card.held_on = None

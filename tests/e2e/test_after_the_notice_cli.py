@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -300,8 +300,7 @@ def test_the_hold_reason_refuses_an_individual_number(desk):
     assert number not in done.stderr
 
 
-def test_the_dates_of_the_sweep_are_japan_days(desk, swept):
-    assert isinstance(SWEEP, date)
+def test_show_lists_every_notice_a_reissued_card_had(desk, swept):
     shown = _cli(desk, "show", swept["moved"]["application_id"])
     assert shown.returncode == 0, shown.stderr
     assert f"{swept['moved']['notice_number']} of" in shown.stdout
